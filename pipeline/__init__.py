@@ -1,0 +1,1 @@
+"""newsbeam's command line, options and pipeline graph."""

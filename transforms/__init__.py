@@ -1,0 +1,1 @@
+"""One module per pipeline stage: feeds, fetch, text, nlp, entities, quotes, sinks."""
