@@ -192,19 +192,37 @@ DATASETS: dict[str, DatasetSpec] = {
     spec.name: spec
     for spec in (
         DatasetSpec(
-            "articles", ARTICLES, Article, ("date",), "published_at",
+            "articles",
+            ARTICLES,
+            Article,
+            ("date",),
+            "published_at",
             sort_by=("published_at", "article_id"),
         ),
         DatasetSpec(
-            "mentions", MENTIONS, Mention, ("date", "actor"), "published_at",
-            actor_field="actor_id", sort_by=("article_id", "start_char", "mention_id"),
+            "mentions",
+            MENTIONS,
+            Mention,
+            ("date", "actor"),
+            "published_at",
+            actor_field="actor_id",
+            sort_by=("article_id", "start_char", "mention_id"),
         ),
         DatasetSpec(
-            "quotes", QUOTES, Quote, ("date", "actor"), "published_at",
-            actor_field="speaker_id", sort_by=("article_id", "start_char", "quote_id"),
+            "quotes",
+            QUOTES,
+            Quote,
+            ("date", "actor"),
+            "published_at",
+            actor_field="speaker_id",
+            sort_by=("article_id", "start_char", "quote_id"),
         ),
         DatasetSpec(
-            "dead_letters", DEAD_LETTERS, DeadLetter, ("date",), "occurred_at",
+            "dead_letters",
+            DEAD_LETTERS,
+            DeadLetter,
+            ("date",),
+            "occurred_at",
             sort_by=("stage", "source", "error", "detail"),
         ),
     )

@@ -1,0 +1,44 @@
+# newsbeam: two commands for a new machine (make demo, make test), and a few more.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+OUTPUT ?= output
+
+.PHONY: demo test eval bench lint format clean
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "newsbeam needs $(PYTHON) on PATH (Python 3.11)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/newsbeam ingest --feeds examples/feeds/local.txt --output $(OUTPUT) --fetch-articles never
+	@echo
+	@echo "Most quoted speakers:"
+	$(BIN)/newsbeam query $(OUTPUT) "SELECT speaker, count(*) AS quotes, count(DISTINCT article_id) AS articles FROM quotes WHERE speaker_id <> 'unknown' GROUP BY speaker ORDER BY quotes DESC, speaker LIMIT 10"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+eval: $(STAMP)
+	$(BIN)/python -m eval.quotes
+	$(BIN)/python -m eval.actors
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(OUTPUT) .pytest_cache .ruff_cache build *.egg-info

@@ -1,0 +1,79 @@
+"""The pipeline graph, which reads as a sentence:
+
+feeds | ReadFeeds | ToArticles | FetchFullText | Analyse | WriteDatasets | RecordRun
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import apache_beam as beam
+
+from pipeline.record import RecordRun
+from transforms.feeds import ReadFeeds
+from transforms.fetch import FetchFullText
+from transforms.http import FetchOptions
+from transforms.nlp import Analyse
+from transforms.sinks import ReadStoredArticleIds, WriteDatasets
+from transforms.text import ToArticles
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Plain values the graph needs, taken from the options once."""
+
+    feeds: tuple[str, ...]
+    output: str
+    fetch_articles: str
+    spacy_model: str
+    actor_aliases: str | None
+    fetch: FetchOptions
+    nlp_batch_size: int
+    run_id: str
+    runner: str
+    started_at: datetime
+
+
+def build(pipeline: beam.Pipeline, settings: Settings) -> None:
+    """Adds newsbeam's batch graph to ``pipeline``."""
+    read = (
+        pipeline
+        | "FeedSources" >> beam.Create(list(settings.feeds))
+        | "ReadFeeds" >> ReadFeeds(settings.fetch)
+    )
+    stored_ids = pipeline | "StoredArticleIds" >> ReadStoredArticleIds(settings.output)
+    unique = read["items"] | "ToArticles" >> ToArticles(stored_ids)
+    articles = unique["articles"] | "FetchFullText" >> FetchFullText(
+        settings.fetch_articles, settings.fetch
+    )
+    analysis = articles | "Analyse" >> Analyse(
+        settings.spacy_model, settings.actor_aliases, settings.nlp_batch_size
+    )
+    dead_letters = (
+        read["dead_letters"],
+        unique["dead_letters"],
+        analysis["dead_letters"],
+    ) | "AllDeadLetters" >> beam.Flatten()
+    written = {
+        "articles": articles,
+        "mentions": analysis["mentions"],
+        "quotes": analysis["quotes"],
+        "dead_letters": dead_letters,
+    } | "WriteDatasets" >> WriteDatasets(settings.output)
+    all_written = tuple(written.values()) | "AllWrites" >> beam.Flatten()
+    _ = {
+        "feeds": read["feeds"],
+        "articles": articles,
+        "duplicates": unique["duplicates"],
+        "dead_letters": dead_letters,
+        "mentions": analysis["mentions"],
+        "quotes": analysis["quotes"],
+        "written": all_written,
+    } | "RecordRun" >> RecordRun(
+        settings.output,
+        settings.run_id,
+        settings.runner,
+        settings.started_at,
+        list(settings.feeds),
+    )

