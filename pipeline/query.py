@@ -21,7 +21,13 @@ import pyarrow as pa
 
 from schemas import DATASETS
 
-HIVE_TYPES = "{'date': DATE, 'actor': VARCHAR}"
+_SQL_TYPES = {"date": "DATE", "actor": "VARCHAR"}
+
+
+def hive_types(name: str) -> str:
+    """DuckDB's ``hive_types`` for a dataset: only the keys it is partitioned by."""
+    keys = DATASETS[name].partition_by
+    return "{" + ", ".join(f"'{k}': {_SQL_TYPES[k]}" for k in keys) + "}"
 
 
 def _glob(output: str, name: str) -> str:
@@ -45,7 +51,7 @@ def connect(output: str) -> duckdb.DuckDBPyConnection:
     for name, spec in DATASETS.items():
         pattern = _glob(output, name)
         if _has_files(pattern):
-            hive = f", hive_partitioning = true, hive_types = {HIVE_TYPES}"
+            hive = f", hive_partitioning = true, hive_types = {hive_types(name)}"
             con.execute(
                 f"CREATE VIEW {name} AS SELECT * FROM read_parquet("
                 f"'{pattern}', union_by_name = true{hive})"

@@ -62,8 +62,9 @@ def load_model(name: str):
 
 def to_mention(article: Article, entity: EntityMention) -> Mention:
     return Mention(
-        mention_id=stable_id(article.article_id, "mention", str(entity.start_char),
-                             str(entity.end_char)),
+        mention_id=stable_id(
+            article.article_id, "mention", str(entity.start_char), str(entity.end_char)
+        ),
         article_id=article.article_id,
         actor_id=entity.actor_id,
         actor=entity.actor_id,
@@ -96,8 +97,9 @@ def to_quote(
 ) -> Quote:
     speaker_id, speaker = speaker_actor(finding, entities, article.text)
     return Quote(
-        quote_id=stable_id(article.article_id, "quote", str(finding.start_char),
-                           str(finding.end_char)),
+        quote_id=stable_id(
+            article.article_id, "quote", str(finding.start_char), str(finding.end_char)
+        ),
         article_id=article.article_id,
         speaker_id=speaker_id,
         speaker=speaker,
@@ -174,8 +176,13 @@ class AnalyseBatchFn(beam.DoFn):
             self.failures.inc()
             yield beam.pvalue.TaggedOutput(
                 DEAD_LETTERS,
-                dead_letter("nlp", article.feed_url, type(error).__name__,
-                            one_line(f"{article.article_id}: {error}"), article.url),
+                dead_letter(
+                    "nlp",
+                    article.feed_url,
+                    type(error).__name__,
+                    one_line(f"{article.article_id}: {error}"),
+                    article.url,
+                ),
             )
             return
         self.articles.inc()
@@ -217,13 +224,12 @@ class Analyse(beam.PTransform):
     def expand(self, articles):
         results = (
             articles
-            | "KeepAnalysedLanguages" >> beam.Filter(
-                lambda a: a.language in ANALYSED_LANGUAGES
-            )
-            | "Batch" >> beam.BatchElements(
-                min_batch_size=1, max_batch_size=self._batch_size * 4
-            )
-            | "ParseAndExtract" >> beam.ParDo(
+            | "KeepAnalysedLanguages"
+            >> beam.Filter(lambda a: a.language in ANALYSED_LANGUAGES)
+            | "Batch"
+            >> beam.BatchElements(min_batch_size=1, max_batch_size=self._batch_size * 4)
+            | "ParseAndExtract"
+            >> beam.ParDo(
                 AnalyseBatchFn(self._model_name, self._aliases, self._batch_size)
             ).with_outputs("mentions", "quotes", DEAD_LETTERS)
         )

@@ -1,0 +1,1 @@
+"""Offline evaluations of newsbeam's NLP stages against hand-annotated gold sets."""

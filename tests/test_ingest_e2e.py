@@ -1,0 +1,261 @@
+"""End to end through the CLI: feeds served on 127.0.0.1 → Parquet read back.
+
+These run the real spaCy model on the in-process FnApiRunner and read the output with
+pyarrow, DuckDB and Polars, checking partitions, schemas, counts and reruns.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from email.utils import format_datetime
+from datetime import UTC, datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import duckdb
+import polars as pl
+import pyarrow.dataset as ds
+import pytest
+
+from conftest import REPO
+from pipeline.cli import main
+from pipeline.query import run_query
+from schemas import DATASETS, pyarrow_partitioning
+from servers import Route, serve
+
+pytestmark = [pytest.mark.model, pytest.mark.slow]
+
+STORIES = [
+    (
+        "https://news.example.test/uk-russia/talks?utm_source=rss",
+        datetime(2024, 3, 4, 8, 0, tzinfo=UTC),
+        "Foreign ministers trade warnings in Moscow",
+        [
+            "British Foreign Secretary David Cameron met Russian Foreign Minister "
+            "Sergei Lavrov in Moscow on Monday.",
+            '"We will not be intimidated," Cameron said after the meeting.',
+            'Lavrov told reporters: "Our relations are at their lowest point."',
+            "The Kremlin said that the talks had been useful.",
+        ],
+    ),
+    (
+        "https://news.example.test/uk-russia/sanctions",
+        datetime(2024, 3, 5, 14, 30, tzinfo=UTC),
+        "London widens sanctions on Russian banks",
+        [
+            "The United Kingdom announced new sanctions on Russian banks on Tuesday.",
+            "Cameron said that the measures would stay until Russia changed course.",
+            "Dmitry Peskov, the Kremlin spokesman, said the sanctions were illegal.",
+        ],
+    ),
+    (
+        "https://news.example.test/sport/final",
+        datetime(2024, 3, 5, 20, 0, tzinfo=UTC),
+        "Late goal settles the cup final",
+        [
+            "Manchester United beat Chelsea 2-1 at Wembley on Tuesday evening.",
+            '"It was a great night for the club," said the manager, Erik ten Hag.',
+        ],
+    ),
+]
+
+
+def rss(items: list[tuple[str, datetime, str, list[str]]], title="Example") -> str:
+    entries = []
+    for link, when, headline, paragraphs in items:
+        body = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
+        entries.append(
+            f"<item><title>{escape(headline)}</title><link>{escape(link)}</link>"
+            f"<guid isPermaLink='false'>{escape(link)}</guid>"
+            f"<pubDate>{format_datetime(when)}</pubDate>"
+            f"<description>{escape(body)}</description></item>"
+        )
+    return (
+        "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel>"
+        f"<title>{title}</title><link>https://news.example.test/</link>"
+        f"<description>test</description>{''.join(entries)}</channel></rss>"
+    )
+
+
+@pytest.fixture(scope="module")
+def feeds_server():
+    xml = {"Content-Type": "application/rss+xml; charset=utf-8"}
+    routes = {
+        "/world.xml": Route(body=rss(STORIES[:2], "World"), headers=xml),
+        # the first story again, with a tracking parameter: one article, one duplicate
+        "/more.xml": Route(body=rss([STORIES[0], STORIES[2]], "More"), headers=xml),
+        "/missing.xml": Route(status=404, body="gone"),
+        "/page.xml": Route(body="<html><body><p>Not a feed</p></body></html>",
+                           headers={"Content-Type": "text/html"}),
+    }
+    with serve(routes) as server:
+        yield server
+
+
+def ingest(feeds: list[str], output: Path, *extra: str, capsys=None) -> dict:
+    argv = ["ingest", "--output", str(output), "--fetch-articles", "never", *extra]
+    for feed in feeds:
+        argv += ["--feeds", feed]
+    assert main(argv) == 0
+    [record] = sorted((output / "_runs").glob("*.json"))[-1:]
+    return json.loads(record.read_text())
+
+
+@pytest.fixture(scope="module")
+def first_run(feeds_server, tmp_path_factory):
+    output = tmp_path_factory.mktemp("out")
+    feeds = [feeds_server.url(p) for p in
+             ("/world.xml", "/more.xml", "/missing.xml", "/page.xml")]
+    record = ingest(feeds, output)
+    return feeds, output, record
+
+
+def test_run_record_accounts_for_every_item(first_run):
+    feeds, _output, record = first_run
+    counts = record["counts"]
+    assert counts["feeds"] == 4
+    assert counts["items_seen"] == 4
+    assert counts["articles_written"] == 3
+    assert counts["duplicates"] == 1
+    assert counts["items_seen"] == (
+        counts["articles_written"] + counts["duplicates"] + counts["dead_letters_items"]
+    )
+    assert counts["dead_letters_feeds"] == 2
+    assert [f["feed"] for f in record["feeds"]] == feeds
+    status = {f["feed"].rsplit("/", 1)[1]: f for f in record["feeds"]}
+    assert status["missing.xml"]["status"] == "failed"
+    assert status["missing.xml"]["http_status"] == 404
+    assert status["page.xml"]["status"] == "failed"
+    for feed in record["feeds"]:  # the same accounting holds feed by feed
+        assert feed["items_seen"] == (
+            feed["articles_written"] + feed["duplicates"] + feed["dead_letters"]
+        )
+    assert status["world.xml"]["items_seen"] == 2
+    assert status["more.xml"]["items_seen"] == 2
+    assert record["runner"].startswith("FnApiRunner")
+
+
+def test_layout_and_schemas(first_run):
+    _feeds, output, _record = first_run
+    assert sorted(p.name for p in (output / "articles").iterdir()) == [
+        "date=2024-03-04", "date=2024-03-05"]
+    assert (output / "mentions/date=2024-03-04/actor=sergei-lavrov").is_dir()
+    assert (output / "quotes/date=2024-03-04/actor=sergei-lavrov").is_dir()
+    assert list((output / "dead_letters").glob("date=*/*.parquet"))
+    for name, spec in DATASETS.items():
+        dataset = ds.dataset(output / name, format="parquet",
+                             partitioning=pyarrow_partitioning(name))
+        for field in spec.schema:
+            assert dataset.schema.field(field.name).type == field.type, (name, field)
+        for key in spec.partition_by:
+            assert dataset.schema.field(key).type == spec.partitioning_schema.field(
+                key).type
+    assert not list(output.rglob("*.inprogress*"))
+
+
+def test_offsets_index_article_text(first_run):
+    _feeds, output, _record = first_run
+    con = duckdb.connect()
+    rows = con.execute(
+        f"""SELECT a.text, m.text, m.start_char, m.end_char
+            FROM read_parquet('{output}/mentions/*/*/*.parquet', hive_partitioning=1,
+                              hive_types={{'date': DATE, 'actor': VARCHAR}}) m
+            JOIN read_parquet('{output}/articles/*/*.parquet') a USING (article_id)"""
+    ).fetchall()
+    assert rows
+    for text, mention, start, end in rows:
+        assert text[start:end] == mention
+    quotes = con.execute(
+        f"""SELECT a.text, q.quote, q.start_char, q.end_char
+            FROM read_parquet('{output}/quotes/*/*/*.parquet') q
+            JOIN read_parquet('{output}/articles/*/*.parquet') a USING (article_id)"""
+    ).fetchall()
+    assert quotes
+    for text, quote, start, end in quotes:
+        assert text[start:end] == quote
+
+
+def test_quotes_and_speakers(first_run):
+    _feeds, output, _record = first_run
+    answer = json.loads(run_query(
+        str(output),
+        "SELECT speaker_id, kind, quote FROM quotes ORDER BY speaker_id, quote",
+        "json",
+    ))
+    said = {(r["speaker_id"], r["quote"]) for r in answer}
+    assert ("david-cameron", "We will not be intimidated,") in said or (
+        "david-cameron", "We will not be intimidated") in said
+    assert any(s == "sergei-lavrov" and "lowest point" in q for s, q in said)
+    assert any(s == "david-cameron" and r["kind"] == "indirect"
+               for r in answer for s in [r["speaker_id"]])
+
+
+def test_query_views_and_polars(first_run):
+    _feeds, output, _record = first_run
+    table = run_query(str(output), "SELECT date, count(*) AS n FROM articles "
+                      "GROUP BY date ORDER BY date")
+    assert "2024-03-04" in table and "(2 rows)" in table
+    csv_out = run_query(str(output), "SELECT count(*) AS n FROM dead_letters", "csv")
+    assert csv_out.splitlines()[0] == "n" and int(csv_out.splitlines()[1]) >= 2
+    frame = pl.scan_parquet(
+        f"{output}/mentions/*/*/*.parquet",
+        hive_partitioning=True,
+        hive_schema={"date": pl.Date, "actor": pl.String},
+    ).collect()
+    assert frame.schema["date"] == pl.Date
+    assert "united-kingdom" in set(frame["actor"].to_list())
+    assert (frame["actor"] == frame["actor_id"]).all()
+
+
+def test_rerun_adds_nothing(first_run):
+    feeds, output, _record = first_run
+    before = run_query(str(output), "SELECT count(*) FROM articles", "csv")
+    mentions_before = run_query(str(output), "SELECT count(*) FROM mentions", "csv")
+    record = ingest(feeds, output)
+    assert record["counts"]["articles_written"] == 0
+    assert record["counts"]["duplicates"] == 4
+    assert run_query(str(output), "SELECT count(*) FROM articles", "csv") == before
+    assert run_query(str(output), "SELECT count(*) FROM mentions", "csv") == (
+        mentions_before
+    )
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", *args],
+        capture_output=True, text=True, cwd=REPO, timeout=300,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ingest", "--output", "/tmp/x"], "no feeds given"),
+        (["ingest", "--feeds", "/nonexistent/list.txt", "--output", "/tmp/x"],
+         "feed list not readable"),
+        (["ingest", "--feeds", "examples/feeds/local.txt", "--output",
+          "/proc/newsbeam-out"], "output not writable"),
+        (["ingest", "--feeds", "examples/feeds/local.txt", "--output", "/tmp/x",
+          "--spacy-model", "no_such_model"], "is not installed"),
+        (["ingest", "--feedz", "x"], "unknown option --feedz"),
+        (["frobnicate"], "unknown command"),
+    ],
+)
+def test_bad_arguments_give_one_line_and_exit_2(args, message):
+    done = run_cli(*args)
+    assert done.returncode == 2, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and message in lines[0], done.stderr
+
+
+def test_query_errors_are_one_line(tmp_path):
+    done = run_cli("query", str(tmp_path), "SELEC nonsense")
+    assert done.returncode == 2
+    assert done.stderr.startswith("newsbeam: error: query failed")
+    done = run_cli("query", str(tmp_path / "missing"), "SELECT 1")
+    assert done.returncode == 2 and "not found" in done.stderr
+    done = run_cli("query", str(tmp_path), "SELECT count(*) AS n FROM quotes",
+                   "--format", "csv")
+    assert done.returncode == 0 and done.stdout.split() == ["n", "0"]

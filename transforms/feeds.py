@@ -1,0 +1,503 @@
+"""Stage 1: feed sources -> feed items.
+
+An operator names feeds as URLs, local feed files, text lists of feeds or OPML
+exports; ``expand_sources`` turns all of that into one ordered list of feeds before
+the pipeline starts, so a typo fails the run at once with a one-line message.
+``ReadFeeds`` then fetches and parses every feed in parallel. One feed that is down
+or is not a feed becomes one dead-letter row; the rest go on.
+
+Parsing uses feedparser for RSS 0.9x/1.0/2.0 and Atom, and a small reader of our own
+for JSON Feed, which feedparser does not know. HTML is neither sanitised nor
+rewritten here: a later stage cleans it, and doing it twice is slow.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import os
+import re
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+from urllib.parse import unquote, urljoin, urlsplit
+
+import apache_beam as beam
+import feedparser
+from apache_beam.metrics import Metrics
+
+from schemas import DeadLetter, FeedItem
+from transforms.common import DEAD_LETTERS, dead_letter, one_line, utc_now
+from transforms.http import FetchError, FetchOptions, decompress, fetch
+
+STAGE = "feeds"
+FEEDS = "feeds"  # tag of the per-feed status output
+LIST_MAX_BYTES = 10 * 1024 * 1024
+_MAX_LIST_DEPTH = 8
+
+_JSON_FEED_VERSION = re.compile(r"^https?://jsonfeed\.org/version/1(\.\d+)?/?$")
+# The first element name of an XML document, past declarations, comments, doctype.
+_PROLOG = re.compile(rb"\s*(<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>\[]*(\[.*?\])?\s*>)", re.S)
+_ELEMENT = re.compile(rb"\s*<([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)")
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
+
+
+class FeedListError(ValueError):
+    """A feed source the operator gave cannot be used; the message is one line."""
+
+
+class FeedParseError(Exception):
+    """A body that is not a feed at all (an HTML page, an error document, junk)."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+class ParsedFeed(NamedTuple):
+    """A parsed feed: its title, its items, and entries that could not be read."""
+
+    source: str
+    items: list[FeedItem]
+    failures: list[DeadLetter]
+
+
+# ------------------------------------------------------------------ sources
+
+
+def is_url(source: str) -> bool:
+    return urlsplit(source.strip()).scheme.lower() in ("http", "https")
+
+
+def read_local(path: str | os.PathLike, max_bytes: int) -> bytes:
+    """A local file's bytes, gunzipped when it is gzip, refusing files over the cap."""
+    with open(path, "rb") as f:
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise FetchError("too_large", f"{path} is over {max_bytes} bytes")
+    return decompress(data, None, max_bytes)
+
+
+def sniff(data: bytes) -> str:
+    """What a local file holds: ``opml``, ``feed`` (XML or JSON) or ``list``.
+
+    Decided by content, because feed lists and feeds are named anything.
+    """
+    head = data[:65536].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"{"):
+        return "feed"
+    if not head.startswith(b"<"):
+        return "list"
+    position = 0
+    while prolog := _PROLOG.match(head, position):
+        position = prolog.end()
+    element = _ELEMENT.match(head, position)
+    if element and element.group(2).lower() == b"opml":
+        return "opml"
+    return "feed"  # any other XML is handed to the parser, which judges it
+
+
+def expand_sources(sources: Iterable[str]) -> list[str]:
+    """Every feed named by the sources, in order, each once.
+
+    A source is a feed URL, a local feed file, a text file with one URL or path per
+    line (``#`` comments; paths relative to the list), or an OPML export.
+    """
+    feeds: dict[str, None] = {}
+    for source in sources:
+        for feed in _expand(source.strip(), depth=0, seen=set()):
+            feeds.setdefault(feed, None)
+    if not feeds:
+        raise FeedListError("no feeds given: name a feed URL, feed file or feed list")
+    return list(feeds)
+
+
+def _expand(source: str, *, depth: int, seen: set[str]) -> Iterator[str]:
+    if is_url(source):
+        yield source
+        return
+    path = _local_path(source)
+    if path in seen:
+        raise FeedListError(f"feed list includes itself: {path}")
+    if depth > _MAX_LIST_DEPTH:
+        raise FeedListError(f"feed lists nested too deep at: {path}")
+    try:
+        data = read_local(path, LIST_MAX_BYTES)
+    except OSError as e:
+        raise FeedListError(f"feed list not readable: {path} ({e.strerror})") from e
+    except FetchError as e:
+        raise FeedListError(f"feed list not readable: {path} ({e.detail})") from e
+    kind = sniff(data)
+    if kind == "feed":
+        yield path
+        return
+    entries = _opml_entries(data, path) if kind == "opml" else _list_entries(data)
+    found = 0
+    for entry in entries:
+        entry = _list_entry(entry, path)
+        for feed in _expand(entry, depth=depth + 1, seen=seen | {path}):
+            found += 1
+            yield feed
+    if not found:
+        raise FeedListError(f"feed list has no feeds: {path}")
+
+
+def _list_entry(entry: str, list_path: str) -> str:
+    """An entry of a feed list as a URL or a path; paths are relative to the list."""
+    parts = urlsplit(entry)
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https"):
+        return entry
+    if scheme == "file":
+        return unquote(parts.path)
+    if len(scheme) > 1:  # c:\ is a drive, not a scheme
+        raise FeedListError(
+            f"unsupported feed source in {list_path}: {entry} (use http or https)"
+        )
+    return os.path.join(os.path.dirname(list_path), entry)  # absolute stays absolute
+
+
+def _local_path(source: str) -> str:
+    parts = urlsplit(source)
+    if parts.scheme.lower() == "file":
+        return os.path.normpath(unquote(parts.path))
+    if parts.scheme and len(parts.scheme) > 1:  # c:\ is a drive, not a scheme
+        raise FeedListError(f"unsupported feed source: {source} (use http or https)")
+    return os.path.normpath(source)
+
+
+def _list_entries(data: bytes) -> Iterator[str]:
+    for line in data.decode("utf-8-sig", "replace").splitlines():
+        entry = re.split(r"\s+#", line, maxsplit=1)[0].strip()
+        if entry and not entry.startswith("#"):
+            yield entry
+
+
+def _opml_entries(data: bytes, path: str) -> list[str]:
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as e:
+        raise FeedListError(f"feed list is not valid OPML: {path} ({e})") from e
+    return [
+        outline.attrib["xmlUrl"].strip()
+        for outline in root.iter("outline")
+        if outline.attrib.get("xmlUrl", "").strip()
+    ]
+
+
+# ------------------------------------------------------------------ parsing
+
+
+def parse_feed(
+    body: bytes,
+    feed_url: str,
+    fetched_at: datetime,
+    *,
+    content_type: str | None = None,
+) -> ParsedFeed:
+    """The feed's title and items; raises ``FeedParseError`` if the body is no feed.
+
+    A feed with XML errors that still yields entries is accepted (feedparser's
+    bozo flag): real feeds are often slightly broken and their items still good.
+    """
+    head = body[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"{"):
+        return _parse_json_feed(body, feed_url, fetched_at)
+    headers = {}
+    if content_type and "charset=" in content_type.lower():
+        headers["content-type"] = content_type
+    if is_url(feed_url):
+        headers["content-location"] = feed_url  # base for relative entry links
+    parsed = feedparser.parse(
+        io.BytesIO(body),
+        response_headers=headers,
+        sanitize_html=False,
+        resolve_relative_uris=False,
+    )
+    if not parsed.get("entries") and not parsed.get("version"):
+        problem = parsed.get("bozo_exception") or "no feed elements found"
+        raise FeedParseError("not_a_feed", str(problem))
+    channel = parsed.get("feed", {})
+    source = _source_title(channel.get("title", ""), feed_url)
+    # Links still relative here had no base; a local feed file's own site is one.
+    home = str(channel.get("link") or "")
+    base = home if is_url(home) else feed_url if is_url(feed_url) else ""
+    items = [
+        _feedparser_item(entry, feed_url, source, fetched_at, base)
+        for entry in parsed.get("entries", [])
+    ]
+    return ParsedFeed(source, items, [])
+
+
+def _source_title(title: Any, feed_url: str) -> str:
+    title = one_line(str(title or ""), limit=300)
+    return title or urlsplit(feed_url).hostname or os.path.basename(feed_url)
+
+
+def _feedparser_item(
+    entry: Mapping[str, Any],
+    feed_url: str,
+    source: str,
+    fetched_at: datetime,
+    base: str,
+) -> FeedItem:
+    published, published_error = _entry_date(entry, "published")
+    updated, updated_error = _entry_date(entry, "updated")
+    link = str(entry.get("link") or "").strip()
+    if link and base and not urlsplit(link).scheme:
+        link = urljoin(base, link)
+    return FeedItem(
+        feed_url=feed_url,
+        source=source,
+        link=link,
+        guid=str(entry.get("id") or "").strip(),
+        title=str(entry.get("title") or "").strip(),
+        published=published,
+        updated=updated,
+        fetched_at=fetched_at,
+        html=_entry_html(entry),
+        date_error="; ".join(e for e in (published_error, updated_error) if e),
+    )
+
+
+def _entry_date(entry: Mapping[str, Any], name: str) -> tuple[datetime | None, str]:
+    """A date feedparser parsed (already UTC), or why a date that was there is not."""
+    raw = entry.get(name)
+    parsed: time.struct_time | None = entry.get(f"{name}_parsed")
+    if parsed is not None:
+        try:
+            return datetime(*parsed[:5], min(parsed[5], 59), tzinfo=UTC), ""
+        except (ValueError, OverflowError):
+            pass
+    if raw and str(raw).strip():
+        return None, f"unparseable {name} date: {one_line(str(raw), limit=100)!r}"
+    return None, ""
+
+
+def _entry_html(entry: Mapping[str, Any]) -> str:
+    """The fullest body the entry offers: content (content:encoded) over summary."""
+    candidates = list(entry.get("content") or [])
+    if entry.get("summary"):
+        candidates.append(entry.get("summary_detail") or {"value": entry["summary"]})
+    best = ""
+    for candidate in candidates:
+        value = str(candidate.get("value") or "")
+        kind = str(candidate.get("type") or "text/html").lower()
+        if value and not any(t in kind for t in _HTML_TYPES):
+            value = html.escape(value)  # plain text: keep it literal through cleaning
+        if len(value.strip()) > len(best.strip()):
+            best = value
+    return best
+
+
+def _parse_json_feed(body: bytes, feed_url: str, fetched_at: datetime) -> ParsedFeed:
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise FeedParseError("bad_json", str(e)) from e
+    if not isinstance(document, dict) or not _JSON_FEED_VERSION.match(
+        str(document.get("version", ""))
+    ):
+        raise FeedParseError("not_a_feed", "JSON document is not a JSON Feed")
+    entries = document.get("items")
+    if not isinstance(entries, list):
+        raise FeedParseError("not_a_feed", "JSON Feed without an items list")
+    source = _source_title(_text(document.get("title")), feed_url)
+    items: list[FeedItem] = []
+    failures: list[DeadLetter] = []
+    for position, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            failures.append(
+                dead_letter(
+                    STAGE,
+                    feed_url,
+                    "bad_item",
+                    f"JSON Feed item {position} is a {type(entry).__name__}",
+                    payload=json.dumps(entry)[:2000],
+                )
+            )
+            continue
+        items.append(_json_feed_item(entry, feed_url, source, fetched_at))
+    return ParsedFeed(source, items, failures)
+
+
+def _text(value: Any) -> str:
+    """A JSON value that should be a string; numbers are accepted (ids often are)."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return ""
+
+
+def _json_feed_item(
+    entry: dict[str, Any], feed_url: str, source: str, fetched_at: datetime
+) -> FeedItem:
+    published, published_error = _iso_date(entry.get("date_published"), "published")
+    updated, updated_error = _iso_date(entry.get("date_modified"), "updated")
+    body = _text(entry.get("content_html"))
+    if not body:
+        plain = _text(entry.get("content_text")) or _text(entry.get("summary"))
+        body = html.escape(plain)
+    return FeedItem(
+        feed_url=feed_url,
+        source=source,
+        link=_text(entry.get("url")) or _text(entry.get("external_url")),
+        guid=_text(entry.get("id")),
+        title=_text(entry.get("title")),
+        published=published,
+        updated=updated,
+        fetched_at=fetched_at,
+        html=body,
+        date_error="; ".join(e for e in (published_error, updated_error) if e),
+    )
+
+
+def _iso_date(value: Any, name: str) -> tuple[datetime | None, str]:
+    """An RFC 3339 date as aware UTC; a date without an offset is taken as UTC."""
+    text = _text(value)
+    if not text:
+        return None, ""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None, f"unparseable {name} date: {one_line(text, limit=100)!r}"
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC), ""
+
+
+# ------------------------------------------------------------------ Beam
+
+
+def feed_status(
+    feed: str,
+    status: str,
+    *,
+    http_status: int | None = None,
+    items_seen: int = 0,
+    error: str = "",
+) -> dict[str, Any]:
+    """One row of the per-feed report: what happened to each feed of the run."""
+    return {
+        "feed": feed,
+        "status": status,
+        "http_status": http_status,
+        "items_seen": items_seen,
+        "error": error,
+    }
+
+
+class FetchFeedFn(beam.DoFn):
+    """Fetch (or read) one feed and parse it; failures leave as dead letters.
+
+    Emits items on the main output, one status dict per feed on ``FEEDS`` and
+    dead letters on ``DEAD_LETTERS``.
+    """
+
+    def __init__(
+        self,
+        options: FetchOptions,
+        validators: Mapping[str, tuple[str | None, str | None]] | None = None,
+    ):
+        self._options = options
+        self._validators = dict(validators or {})
+        self._read = Metrics.counter(STAGE, "feeds_read")
+        self._failed = Metrics.counter(STAGE, "feeds_failed")
+        self._not_modified = Metrics.counter(STAGE, "feeds_not_modified")
+        self._items = Metrics.counter(STAGE, "items_seen")
+
+    def process(self, feed: str) -> Iterator[Any]:
+        fetched_at = utc_now()
+        http_status: int | None = None
+        body = b""
+        try:
+            if is_url(feed):
+                etag, modified = self._validators.get(feed, (None, None))
+                result = fetch(
+                    feed, self._options, trusted=True, etag=etag, last_modified=modified
+                )
+                http_status = result.status
+                if result.not_modified:
+                    self._not_modified.inc()
+                    yield beam.pvalue.TaggedOutput(
+                        FEEDS, feed_status(feed, "not_modified", http_status=304)
+                    )
+                    return
+                body, content_type = result.body, result.content_type
+            else:
+                body, content_type = read_local(feed, self._options.max_bytes), None
+            parsed = parse_feed(body, feed, fetched_at, content_type=content_type)
+        except FetchError as e:
+            yield from self._failure(feed, e.reason, e.detail, body, e.http_status)
+            return
+        except FeedParseError as e:
+            yield from self._failure(feed, e.reason, e.detail, body, http_status)
+            return
+        except OSError as e:
+            yield from self._failure(feed, "file_error", f"{feed}: {e.strerror}", b"")
+            return
+        self._read.inc()
+        seen = len(parsed.items) + len(parsed.failures)
+        self._items.inc(seen)
+        yield from parsed.items
+        for failure in parsed.failures:
+            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, failure)
+        yield beam.pvalue.TaggedOutput(
+            FEEDS, feed_status(feed, "ok", http_status=http_status, items_seen=seen)
+        )
+
+    def _failure(
+        self,
+        feed: str,
+        reason: str,
+        detail: str,
+        body: bytes,
+        http_status: int | None = None,
+    ) -> Iterator[Any]:
+        self._failed.inc()
+        Metrics.counter(STAGE, f"failed_{reason}").inc()
+        yield beam.pvalue.TaggedOutput(
+            DEAD_LETTERS, dead_letter(STAGE, feed, reason, detail, payload=body)
+        )
+        yield beam.pvalue.TaggedOutput(
+            FEEDS, feed_status(feed, "failed", http_status=http_status, error=reason)
+        )
+
+
+class ReadFeeds(beam.PTransform):
+    """Feed sources (URLs or local paths, already expanded) -> items.
+
+    Returns ``{"items", "dead_letters", "feeds"}``; ``feeds`` holds exactly one
+    status dict per input feed, for the run report. ``validators`` maps a feed URL
+    to the (ETag, Last-Modified) of a previous run for conditional GETs.
+    """
+
+    def __init__(
+        self,
+        options: FetchOptions | None = None,
+        validators: Mapping[str, tuple[str | None, str | None]] | None = None,
+        label: str | None = None,
+    ):
+        super().__init__(label)
+        self._options = options or FetchOptions()
+        self._validators = validators
+
+    def expand(self, sources: beam.PCollection) -> dict[str, beam.PCollection]:
+        results = (
+            sources
+            | "SpreadFeeds" >> beam.Reshuffle()
+            | "FetchFeeds"
+            >> beam.ParDo(FetchFeedFn(self._options, self._validators)).with_outputs(
+                DEAD_LETTERS, FEEDS, main="items"
+            )
+        )
+        return {
+            "items": results.items,
+            "dead_letters": results[DEAD_LETTERS],
+            "feeds": results[FEEDS],
+        }
