@@ -8,6 +8,7 @@ output, counted in the summary.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 import time
@@ -114,10 +115,8 @@ def _add_all(parser, cls) -> None:
     for sub in cls.__subclasses__():
         _add_all(parser, sub)
     if "_add_argparse_args" in vars(cls):
-        try:
+        with contextlib.suppress(argparse.ArgumentError):  # defined by two classes
             cls._add_argparse_args(parser)
-        except argparse.ArgumentError:
-            pass  # an option two classes both define
 
 
 def query(argv: list[str]) -> int:

@@ -1,6 +1,7 @@
 """The pipeline graph, which reads as a sentence:
 
-feeds | ReadFeeds | ToArticles | FetchFullText | Analyse | WriteDatasets | RecordRun
+feeds | ReadFeeds | ToArticles | FetchFullText | Analyse | ResolveActors
+          | WriteDatasets | RecordRun
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from datetime import datetime
 import apache_beam as beam
 
 from pipeline.record import RecordRun
+from transforms.actors import ResolveAcrossArticles, SummariseActors
 from transforms.feeds import ReadFeeds
 from transforms.fetch import FetchFullText
 from transforms.http import FetchOptions
 from transforms.nlp import Analyse
-from transforms.sinks import ReadStoredArticleIds, WriteDatasets
+from transforms.sinks import ReadStoredActors, ReadStoredArticleIds, WriteDatasets
 from transforms.text import ToArticles
 
 
@@ -50,6 +52,12 @@ def build(pipeline: beam.Pipeline, settings: Settings) -> None:
     analysis = articles | "Analyse" >> Analyse(
         settings.spacy_model, settings.actor_aliases, settings.nlp_batch_size
     )
+    stored_actors = pipeline | "StoredActors" >> ReadStoredActors(settings.output)
+    resolved = {
+        "mentions": analysis["mentions"],
+        "quotes": analysis["quotes"],
+    } | "ResolveActors" >> ResolveAcrossArticles(stored_actors)
+    actors = resolved["mentions"] | "SummariseActors" >> SummariseActors(stored_actors)
     dead_letters = (
         read["dead_letters"],
         unique["dead_letters"],
@@ -57,8 +65,9 @@ def build(pipeline: beam.Pipeline, settings: Settings) -> None:
     ) | "AllDeadLetters" >> beam.Flatten()
     written = {
         "articles": articles,
-        "mentions": analysis["mentions"],
-        "quotes": analysis["quotes"],
+        "mentions": resolved["mentions"],
+        "quotes": resolved["quotes"],
+        "actors": actors,
         "dead_letters": dead_letters,
     } | "WriteDatasets" >> WriteDatasets(settings.output)
     all_written = tuple(written.values()) | "AllWrites" >> beam.Flatten()
@@ -67,8 +76,8 @@ def build(pipeline: beam.Pipeline, settings: Settings) -> None:
         "articles": articles,
         "duplicates": unique["duplicates"],
         "dead_letters": dead_letters,
-        "mentions": analysis["mentions"],
-        "quotes": analysis["quotes"],
+        "mentions": resolved["mentions"],
+        "quotes": resolved["quotes"],
         "written": all_written,
     } | "RecordRun" >> RecordRun(
         settings.output,

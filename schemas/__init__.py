@@ -64,6 +64,7 @@ class Mention:
     actor: str  # equal to actor_id and to the partition value, so readers agree
     actor_name: str
     actor_type: str  # person | organisation | place | group | other
+    country: str  # actor id of the country the actor belongs to, "" if none
     label: str
     text: str
     start_char: int
@@ -88,6 +89,20 @@ class Quote:
     rule: str
     confidence: float
     published_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ActorRecord:
+    """One actor as seen across every run into an output directory."""
+
+    actor_id: str
+    name: str
+    type: str
+    country: str
+    aliases: list[str]  # spellings seen in the text, most frequent first
+    mention_count: int
+    first_seen: datetime
+    last_seen: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +143,7 @@ MENTIONS = pa.schema(
         pa.field("actor", pa.string(), nullable=False),
         pa.field("actor_name", pa.string()),
         pa.field("actor_type", pa.string()),
+        pa.field("country", pa.string()),
         pa.field("label", pa.string()),
         pa.field("text", pa.string()),
         pa.field("start_char", pa.int32()),
@@ -153,6 +169,19 @@ QUOTES = pa.schema(
         pa.field("rule", pa.string()),
         pa.field("confidence", pa.float32()),
         pa.field("published_at", TS),
+    ]
+)
+
+ACTORS = pa.schema(
+    [
+        pa.field("actor_id", pa.string(), nullable=False),
+        pa.field("name", pa.string()),
+        pa.field("type", pa.string()),
+        pa.field("country", pa.string()),
+        pa.field("aliases", pa.list_(pa.string())),
+        pa.field("mention_count", pa.int64()),
+        pa.field("first_seen", TS),
+        pa.field("last_seen", TS),
     ]
 )
 
@@ -229,6 +258,11 @@ DATASETS: dict[str, DatasetSpec] = {
 }
 
 ROW_TYPES = {spec.row_type: spec for spec in DATASETS.values()}
+
+# Not partitioned: one small table, rewritten whole by each run (DIR/actors/*.parquet).
+ACTORS_SPEC = DatasetSpec(
+    "actors", ACTORS, ActorRecord, (), "last_seen", sort_by=("actor_id",)
+)
 
 
 def spec_for(row: Any) -> DatasetSpec:

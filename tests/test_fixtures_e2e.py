@@ -13,8 +13,8 @@ from xml.sax.saxutils import escape
 
 import pyarrow.dataset as ds
 import pytest
-
 from conftest import shared_path
+
 from pipeline.cli import main
 from schemas import pyarrow_partitioning
 
@@ -57,14 +57,23 @@ def normalise(text: str) -> str:
 def test_seed_article_quotes_speakers_and_actors(tmp_path):
     gold = json.loads(shared_path("seed", "gold.json").read_text(encoding="utf-8"))
     output = tmp_path / "out"
-    argv = ["ingest", "--feeds", str(seed_feed(tmp_path)), "--output", str(output),
-            "--fetch-articles", "never"]
+    argv = [
+        "ingest",
+        "--feeds",
+        str(seed_feed(tmp_path)),
+        "--output",
+        str(output),
+        "--fetch-articles",
+        "never",
+    ]
     assert main(argv) == 0
 
     [article] = read(output, "articles")
     assert str(article["date"]) == gold["date"]
     quotes = read(output, "quotes")
-    found = {normalise(q["quote"]): q["speaker"] for q in quotes if q["kind"] != "indirect"}
+    found = {
+        normalise(q["quote"]): q["speaker"] for q in quotes if q["kind"] != "indirect"
+    }
     for expected in gold["direct_quotes"]:
         text = normalise(expected["quote"])
         matches = [speaker for quote, speaker in found.items() if text in quote]

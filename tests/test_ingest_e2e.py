@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from email.utils import format_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -18,12 +18,12 @@ import duckdb
 import polars as pl
 import pyarrow.dataset as ds
 import pytest
-
 from conftest import REPO
+from servers import Route, serve
+
 from pipeline.cli import main
 from pipeline.query import run_query
 from schemas import DATASETS, pyarrow_partitioning
-from servers import Route, serve
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
@@ -87,8 +87,10 @@ def feeds_server():
         # the first story again, with a tracking parameter: one article, one duplicate
         "/more.xml": Route(body=rss([STORIES[0], STORIES[2]], "More"), headers=xml),
         "/missing.xml": Route(status=404, body="gone"),
-        "/page.xml": Route(body="<html><body><p>Not a feed</p></body></html>",
-                           headers={"Content-Type": "text/html"}),
+        "/page.xml": Route(
+            body="<html><body><p>Not a feed</p></body></html>",
+            headers={"Content-Type": "text/html"},
+        ),
     }
     with serve(routes) as server:
         yield server
@@ -106,8 +108,10 @@ def ingest(feeds: list[str], output: Path, *extra: str, capsys=None) -> dict:
 @pytest.fixture(scope="module")
 def first_run(feeds_server, tmp_path_factory):
     output = tmp_path_factory.mktemp("out")
-    feeds = [feeds_server.url(p) for p in
-             ("/world.xml", "/more.xml", "/missing.xml", "/page.xml")]
+    feeds = [
+        feeds_server.url(p)
+        for p in ("/world.xml", "/more.xml", "/missing.xml", "/page.xml")
+    ]
     record = ingest(feeds, output)
     return feeds, output, record
 
@@ -140,18 +144,23 @@ def test_run_record_accounts_for_every_item(first_run):
 def test_layout_and_schemas(first_run):
     _feeds, output, _record = first_run
     assert sorted(p.name for p in (output / "articles").iterdir()) == [
-        "date=2024-03-04", "date=2024-03-05"]
+        "date=2024-03-04",
+        "date=2024-03-05",
+    ]
     assert (output / "mentions/date=2024-03-04/actor=sergei-lavrov").is_dir()
     assert (output / "quotes/date=2024-03-04/actor=sergei-lavrov").is_dir()
     assert list((output / "dead_letters").glob("date=*/*.parquet"))
     for name, spec in DATASETS.items():
-        dataset = ds.dataset(output / name, format="parquet",
-                             partitioning=pyarrow_partitioning(name))
+        dataset = ds.dataset(
+            output / name, format="parquet", partitioning=pyarrow_partitioning(name)
+        )
         for field in spec.schema:
             assert dataset.schema.field(field.name).type == field.type, (name, field)
         for key in spec.partition_by:
-            assert dataset.schema.field(key).type == spec.partitioning_schema.field(
-                key).type
+            assert (
+                dataset.schema.field(key).type
+                == spec.partitioning_schema.field(key).type
+            )
     assert not list(output.rglob("*.inprogress*"))
 
 
@@ -179,23 +188,32 @@ def test_offsets_index_article_text(first_run):
 
 def test_quotes_and_speakers(first_run):
     _feeds, output, _record = first_run
-    answer = json.loads(run_query(
-        str(output),
-        "SELECT speaker_id, kind, quote FROM quotes ORDER BY speaker_id, quote",
-        "json",
-    ))
+    answer = json.loads(
+        run_query(
+            str(output),
+            "SELECT speaker_id, kind, quote FROM quotes ORDER BY speaker_id, quote",
+            "json",
+        )
+    )
     said = {(r["speaker_id"], r["quote"]) for r in answer}
     assert ("david-cameron", "We will not be intimidated,") in said or (
-        "david-cameron", "We will not be intimidated") in said
+        "david-cameron",
+        "We will not be intimidated",
+    ) in said
     assert any(s == "sergei-lavrov" and "lowest point" in q for s, q in said)
-    assert any(s == "david-cameron" and r["kind"] == "indirect"
-               for r in answer for s in [r["speaker_id"]])
+    assert any(
+        s == "david-cameron" and r["kind"] == "indirect"
+        for r in answer
+        for s in [r["speaker_id"]]
+    )
 
 
 def test_query_views_and_polars(first_run):
     _feeds, output, _record = first_run
-    table = run_query(str(output), "SELECT date, count(*) AS n FROM articles "
-                      "GROUP BY date ORDER BY date")
+    table = run_query(
+        str(output),
+        "SELECT date, count(*) AS n FROM articles GROUP BY date ORDER BY date",
+    )
     assert "2024-03-04" in table and "(2 rows)" in table
     csv_out = run_query(str(output), "SELECT count(*) AS n FROM dead_letters", "csv")
     assert csv_out.splitlines()[0] == "n" and int(csv_out.splitlines()[1]) >= 2
@@ -225,7 +243,10 @@ def test_rerun_adds_nothing(first_run):
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "pipeline.cli", *args],
-        capture_output=True, text=True, cwd=REPO, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
     )
 
 
@@ -233,12 +254,32 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     ("args", "message"),
     [
         (["ingest", "--output", "/tmp/x"], "no feeds given"),
-        (["ingest", "--feeds", "/nonexistent/list.txt", "--output", "/tmp/x"],
-         "feed list not readable"),
-        (["ingest", "--feeds", "examples/feeds/local.txt", "--output",
-          "/proc/newsbeam-out"], "output not writable"),
-        (["ingest", "--feeds", "examples/feeds/local.txt", "--output", "/tmp/x",
-          "--spacy-model", "no_such_model"], "is not installed"),
+        (
+            ["ingest", "--feeds", "/nonexistent/list.txt", "--output", "/tmp/x"],
+            "feed list not readable",
+        ),
+        (
+            [
+                "ingest",
+                "--feeds",
+                "examples/feeds/local.txt",
+                "--output",
+                "/proc/newsbeam-out",
+            ],
+            "output not writable",
+        ),
+        (
+            [
+                "ingest",
+                "--feeds",
+                "examples/feeds/local.txt",
+                "--output",
+                "/tmp/x",
+                "--spacy-model",
+                "no_such_model",
+            ],
+            "is not installed",
+        ),
         (["ingest", "--feedz", "x"], "unknown option --feedz"),
         (["frobnicate"], "unknown command"),
     ],
@@ -256,6 +297,7 @@ def test_query_errors_are_one_line(tmp_path):
     assert done.stderr.startswith("newsbeam: error: query failed")
     done = run_cli("query", str(tmp_path / "missing"), "SELECT 1")
     assert done.returncode == 2 and "not found" in done.stderr
-    done = run_cli("query", str(tmp_path), "SELECT count(*) AS n FROM quotes",
-                   "--format", "csv")
+    done = run_cli(
+        "query", str(tmp_path), "SELECT count(*) AS n FROM quotes", "--format", "csv"
+    )
     assert done.returncode == 0 and done.stdout.split() == ["n", "0"]

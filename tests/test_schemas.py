@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from schemas import DATASETS, FeedItem, row_fields
+from schemas import ACTORS_SPEC, DATASETS, FeedItem, row_fields
 
 CONTRACT = {  # the columns outside tools depend on (issue: output contract)
     "articles": {
@@ -69,3 +69,7 @@ def test_rows_are_immutable():
     assert dataclasses.is_dataclass(FeedItem)
     for spec in DATASETS.values():
         assert spec.row_type.__dataclass_params__.frozen
+
+
+def test_actor_record_matches_schema():
+    assert row_fields(ACTORS_SPEC.row_type) == ACTORS_SPEC.schema.names

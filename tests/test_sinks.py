@@ -9,8 +9,8 @@ import duckdb
 import pyarrow.dataset as ds
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
-
 from conftest import TEST_RUNNER
+
 from schemas import DATASETS, Article, DeadLetter, Mention, pyarrow_partitioning
 from transforms.sinks import (
     ReadStoredArticleIds,
@@ -52,6 +52,7 @@ def mention(n: int, actor: str, when: datetime = DAY1) -> Mention:
         actor=actor,
         actor_name=actor.title(),
         actor_type="person",
+        country="",
         label="PERSON",
         text=actor,
         start_char=0,
@@ -137,7 +138,8 @@ def test_layout_schema_and_idempotent_rerun(tmp_path):
         == DATASETS["articles"].schema.field("published_at").type
     )
     rows = duckdb.sql(
-        f"SELECT actor, date, count(*) FROM read_parquet('{tmp_path}/mentions/*/*/*.parquet',"
+        "SELECT actor, date, count(*) FROM read_parquet("
+        f"'{tmp_path}/mentions/*/*/*.parquet',"
         " hive_partitioning=true, hive_types={'date': DATE, 'actor': VARCHAR})"
         " GROUP BY ALL ORDER BY actor"
     ).fetchall()

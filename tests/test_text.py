@@ -8,8 +8,8 @@ import apache_beam as beam
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
-
 from conftest import TEST_RUNNER
+
 from schemas import FeedItem
 from transforms.text import (
     EmptyItemError,

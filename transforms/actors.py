@@ -42,11 +42,14 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
+import apache_beam as beam
 import pycountry
+
+from schemas import ActorRecord, Mention, Quote
 
 DATA_DIR = Path(__file__).with_name("data")
 ACTOR_TYPES = ("person", "organisation", "place", "group", "other")
@@ -478,3 +481,189 @@ def resolve_across_articles(
             target = rewrites[target]
         rewrites[actor_id] = target
     return rewrites
+
+
+# ------------------------------------------------------------ across articles (Beam)
+#
+# The pure rules above resolve names inside one article. The steps below run once per
+# job over every person actor the job saw (plus those earlier runs stored in
+# OUTPUT/actors/), so that "Cameron" alone in one article joins "David Cameron" from
+# another, whatever the order of the input or the number of workers.
+
+
+def rewrite_table(counted: Iterable[tuple[tuple[str, str], int]]) -> dict:
+    """``{old id: (new id, new name)}`` from ``((actor_id, name), mentions)`` pairs."""
+    counted = list(counted)
+    counts: dict[str, int] = defaultdict(int)
+    names: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for (actor_id, name), n in counted:
+        counts[actor_id] += n
+        names[actor_id][name] += n
+    rewrites = resolve_across_articles(
+        ((actor_id, name) for (actor_id, name), _n in counted), counts
+    )
+
+    def best_name(actor_id: str) -> str:
+        spellings = names.get(actor_id)
+        if not spellings:
+            return actor_id
+        return min(spellings, key=lambda name: (-spellings[name], name))
+
+    return {old: (new, best_name(new)) for old, new in sorted(rewrites.items())}
+
+
+def apply_to_mention(mention: Mention, table: dict) -> Mention:
+    target = table.get(mention.actor_id)
+    if target is None:
+        return mention
+    new_id, name = target
+    return replace(mention, actor_id=new_id, actor=new_id, actor_name=name)
+
+
+def apply_to_quote(quote: Quote, table: dict) -> Quote:
+    target = table.get(quote.speaker_id)
+    if target is None:
+        return quote
+    new_id, name = target
+    return replace(quote, speaker_id=new_id, speaker=name)
+
+
+class ResolveAcrossArticles(beam.PTransform):
+    """``{"mentions", "quotes"}`` → the same, person ids unified across articles.
+
+    ``stored_actors`` (the actors earlier runs wrote) join the vote, so a surname seen
+    today resolves to the full name a past run stored.
+    """
+
+    def __init__(self, stored_actors: beam.PCollection | None = None) -> None:
+        super().__init__()
+        self._stored_actors = stored_actors
+
+    def expand(self, streams):
+        mentions, quotes = streams["mentions"], streams["quotes"]
+        sources = [
+            mentions
+            | "People" >> beam.Filter(lambda m: m.actor_type == "person")
+            | "PersonNames" >> beam.Map(lambda m: ((m.actor_id, m.actor_name), 1))
+        ]
+        if self._stored_actors is not None:
+            sources.append(
+                self._stored_actors
+                | "StoredPeople" >> beam.Filter(lambda a: a.type == "person")
+                | "StoredNames"
+                >> beam.Map(lambda a: ((a.actor_id, a.name), a.mention_count))
+            )
+        table = (
+            tuple(sources)
+            | "AllPeople" >> beam.Flatten()
+            | "CountNames" >> beam.CombinePerKey(sum)
+            | "AllCounts" >> beam.combiners.ToList()
+            | "RewriteTable" >> beam.Map(rewrite_table)
+        )
+        side = beam.pvalue.AsSingleton(table)
+        return {
+            "mentions": mentions
+            | "RewriteMentions" >> beam.Map(apply_to_mention, side),
+            "quotes": quotes | "RewriteQuotes" >> beam.Map(apply_to_quote, side),
+        }
+
+
+class SummariseActors(beam.PTransform):
+    """Mentions of this run, plus stored actors → one merged record per actor."""
+
+    def __init__(self, stored_actors: beam.PCollection | None = None) -> None:
+        super().__init__()
+        self._stored_actors = stored_actors
+
+    def expand(self, mentions):
+        current = (
+            mentions
+            | "KeyByActor" >> beam.Map(lambda m: (m.actor_id, m))
+            | "GroupByActor" >> beam.GroupByKey()
+            | "Summarise" >> beam.MapTuple(summarise_actor)
+        )
+        records = [current]
+        if self._stored_actors is not None:
+            records.append(self._stored_actors)
+        return (
+            tuple(records)
+            | "AllRecords" >> beam.Flatten()
+            | "KeyRecord" >> beam.Map(lambda r: (r.actor_id, r))
+            | "GroupRecords" >> beam.GroupByKey()
+            | "Merge" >> beam.MapTuple(lambda _id, rs: merge_actor(rs))
+        )
+
+
+# ------------------------------------------------------------------ actors dataset
+
+
+def summarise_actor(actor_id: str, mentions: Iterable) -> ActorRecord:
+    """One actor's record from its mentions in this run."""
+    mentions = list(mentions)
+    names: dict[str, int] = defaultdict(int)
+    spellings: dict[str, int] = defaultdict(int)
+    types: dict[str, int] = defaultdict(int)
+    countries: dict[str, int] = defaultdict(int)
+    for m in mentions:
+        names[m.actor_name] += 1
+        spellings[m.text] += 1
+        types[m.actor_type] += 1
+        if m.country:
+            countries[m.country] += 1
+    return _record(
+        actor_id,
+        names,
+        types,
+        countries,
+        spellings,
+        len(mentions),
+        min(m.published_at for m in mentions),
+        max(m.published_at for m in mentions),
+    )
+
+
+def merge_actor(records: Iterable) -> ActorRecord:
+    """Several records of one actor (this run's and stored ones) as one."""
+    records = list(records)
+    names: dict[str, int] = defaultdict(int)
+    types: dict[str, int] = defaultdict(int)
+    countries: dict[str, int] = defaultdict(int)
+    spellings: dict[str, int] = defaultdict(int)
+    for r in records:
+        names[r.name] += r.mention_count
+        types[r.type] += r.mention_count
+        if r.country:
+            countries[r.country] += r.mention_count
+        for rank, alias in enumerate(r.aliases):
+            spellings[alias] += max(r.mention_count - rank, 1)
+    return _record(
+        records[0].actor_id,
+        names,
+        types,
+        countries,
+        spellings,
+        sum(r.mention_count for r in records),
+        min(r.first_seen for r in records),
+        max(r.last_seen for r in records),
+    )
+
+
+MAX_ALIASES = 50
+
+
+def _most(counts: Mapping[str, int]) -> str:
+    return min(counts, key=lambda k: (-counts[k], k)) if counts else ""
+
+
+def _record(actor_id, names, types, countries, spellings, count, first, last):
+    aliases = sorted(spellings, key=lambda k: (-spellings[k], k))[:MAX_ALIASES]
+    return ActorRecord(
+        actor_id=actor_id,
+        name=_most(names) or actor_id,
+        type=_most(types) or "other",
+        country=_most(countries),
+        aliases=aliases,
+        mention_count=count,
+        first_seen=first,
+        last_seen=last,
+    )

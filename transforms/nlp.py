@@ -3,7 +3,8 @@
 The model loads once per worker process (``DoFn.setup`` behind a ``Shared`` handle),
 articles go through ``nlp.pipe`` in batches, and each batch is parsed inside
 ``nlp.memory_zone()`` so that a long-running worker's vocabulary does not grow without
-bound. ``Doc`` objects never leave the DoFn: only plain ``Mention`` and ``Quote`` rows do.
+bound. ``Doc`` objects never leave the DoFn: only plain ``Mention`` and ``Quote`` rows
+do.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def to_mention(article: Article, entity: EntityMention) -> Mention:
         actor=entity.actor_id,
         actor_name=entity.actor_name,
         actor_type=entity.actor_type,
+        country=entity.country,
         label=entity.label,
         text=entity.text,
         start_char=entity.start_char,

@@ -28,7 +28,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from schemas import DATASETS, DatasetSpec, to_table
+from schemas import ACTORS_SPEC, DATASETS, ActorRecord, DatasetSpec, to_table
 from transforms.common import stable_id
 
 MAX_ROWS_PER_FILE = 250_000
@@ -172,8 +172,16 @@ class WriteDatasets(beam.PTransform):
             name: datasets[name] | f"Write_{name}" >> WriteDataset(self._output, name)
             for name in ("mentions", "quotes", "dead_letters")
         }
+        if "actors" in datasets:
+            written["actors"] = datasets["actors"] | "Write_actors" >> WriteActors(
+                self._output
+            )
         dependents_done = (
-            (written["mentions"], written["quotes"])
+            tuple(
+                written[name]
+                for name in ("mentions", "quotes", "actors")
+                if name in written
+            )
             | "DependentsWritten" >> beam.Flatten()
             | "CountDependentWrites" >> beam.combiners.Count.Globally()
         )
@@ -225,4 +233,66 @@ class ReadStoredArticleIds(beam.PTransform):
             | "ListArticleFiles" >> beam.FlatMap(stored_article_files)
             | "ReshuffleFiles" >> beam.Reshuffle()
             | "ReadIds" >> beam.FlatMap(read_article_ids)
+        )
+
+
+# ------------------------------------------------------------------------ actors
+
+
+def actors_file(output: str) -> str:
+    return f"{output.rstrip('/')}/actors/actors.parquet"
+
+
+def read_actor_records(output: str) -> list[ActorRecord]:
+    """The actors table earlier runs wrote, or nothing when there is none yet."""
+    path = actors_file(output)
+    try:
+        if not FileSystems.exists(path):
+            return []
+        with FileSystems.open(
+            path, compression_type=CompressionTypes.UNCOMPRESSED
+        ) as handle:
+            table = pq.read_table(pa.BufferReader(handle.read()))
+    except (OSError, beam.io.filesystem.BeamIOError):
+        return []
+    names = ACTORS_SPEC.schema.names
+    return [ActorRecord(**{k: row.get(k) for k in names}) for row in table.to_pylist()]
+
+
+def write_actor_records(
+    output: str, records: list[ActorRecord]
+) -> tuple[str, int, int]:
+    """Replace the actors table whole: it is small, and a rewrite keeps it one file."""
+    rows = sort_rows(ACTORS_SPEC, records)
+    write_atomically(actors_file(output), parquet_bytes(to_table(rows, ACTORS_SPEC)))
+    return "actors", len(rows), 1
+
+
+class ReadStoredActors(beam.PTransform):
+    def __init__(self, output: str) -> None:
+        super().__init__()
+        self._output = output
+
+    def expand(self, pbegin):
+        return (
+            pbegin
+            | "Start" >> beam.Create([self._output])
+            | "ReadActors" >> beam.FlatMap(read_actor_records)
+        )
+
+
+class WriteActors(beam.PTransform):
+    """All actor records → ``OUTPUT/actors/actors.parquet``, written once per run."""
+
+    def __init__(self, output: str) -> None:
+        super().__init__()
+        self._output = output
+
+    def expand(self, records):
+        output = self._output
+        return (
+            records
+            | "AllActors" >> beam.combiners.ToList()
+            | "WriteActorsFile"
+            >> beam.Map(lambda rows: write_actor_records(output, rows))
         )
