@@ -6,7 +6,7 @@ feeds | ReadFeeds | ToArticles | FetchFullText | Analyse | ResolveActors
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import apache_beam as beam
@@ -35,6 +35,7 @@ class Settings:
     run_id: str
     runner: str
     started_at: datetime
+    feed_state: dict = field(default_factory=dict)  # committed by the last run
 
 
 def build(pipeline: beam.Pipeline, settings: Settings) -> None:
@@ -42,7 +43,7 @@ def build(pipeline: beam.Pipeline, settings: Settings) -> None:
     read = (
         pipeline
         | "FeedSources" >> beam.Create(list(settings.feeds))
-        | "ReadFeeds" >> ReadFeeds(settings.fetch)
+        | "ReadFeeds" >> ReadFeeds(settings.fetch, settings.feed_state)
     )
     stored_ids = pipeline | "StoredArticleIds" >> ReadStoredArticleIds(settings.output)
     unique = read["items"] | "ToArticles" >> ToArticles(stored_ids)
@@ -85,4 +86,5 @@ def build(pipeline: beam.Pipeline, settings: Settings) -> None:
         settings.runner,
         settings.started_at,
         list(settings.feeds),
+        settings.feed_state,
     )

@@ -17,6 +17,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.common import utc_now
+from transforms.feeds import next_feed_state, save_feed_state
 
 ITEM_STAGE = "items"  # dead letters of this stage each stand for one lost item
 FEED_STAGE = "feeds"  # dead letters of this stage each stand for one failed feed
@@ -122,6 +123,7 @@ class RecordRun(beam.PTransform):
         runner: str,
         started_at: datetime,
         feeds: list[str],
+        feed_state: dict | None = None,
     ) -> None:
         super().__init__()
         self._output = output
@@ -129,6 +131,7 @@ class RecordRun(beam.PTransform):
         self._runner = runner
         self._started_at = started_at
         self._feeds = list(feeds)
+        self._feed_state = dict(feed_state or {})
 
     def expand(self, streams: dict):
         events = (
@@ -154,7 +157,14 @@ class RecordRun(beam.PTransform):
         statuses = beam.pvalue.AsList(streams["feeds"])
         counts = beam.pvalue.AsList(events)
         written = beam.pvalue.AsList(streams["written"])
-        meta = (self._output, self._run_id, self._runner, self._started_at, self._feeds)
+        meta = (
+            self._output,
+            self._run_id,
+            self._runner,
+            self._started_at,
+            self._feeds,
+            self._feed_state,
+        )
         return (
             events.pipeline
             | "RecordTrigger" >> beam.Create([meta])
@@ -166,7 +176,10 @@ class RecordRun(beam.PTransform):
 
 
 def _write_record(meta, statuses, counts, _written) -> str:
-    output, run_id, runner, started_at, feeds = meta
+    """Commit the feed state, then the record: both only after every write."""
+    output, run_id, runner, started_at, feeds, feed_state = meta
+    now = utc_now()
+    save_feed_state(output, next_feed_state(feed_state, statuses, now))
     record = build_record(
         run_id, runner, started_at, feeds, list(statuses), list(counts), utc_now()
     )

@@ -28,7 +28,7 @@ from pipeline.graph import Settings, build
 from pipeline.options import NewsbeamOptions
 from pipeline.record import read_record
 from transforms.common import utc_now
-from transforms.feeds import FeedListError, expand_sources
+from transforms.feeds import FeedListError, expand_sources, load_feed_state
 from transforms.http import FetchOptions
 from transforms.nlp import check_model
 
@@ -123,6 +123,7 @@ def settings_from(options: PipelineOptions, runner_name: str) -> Settings:
         run_id=ours.run_id or new_run_id(),
         runner=runner_name,
         started_at=utc_now(),
+        feed_state=load_feed_state(output),
     )
 
 

@@ -172,7 +172,7 @@ def test_json_feed_items_and_bad_item_as_dead_letter():
     assert plain.html == "a &lt; b"
     assert plain.updated is None and "not a date" in plain.date_error
     [failure] = failures
-    assert (failure.stage, failure.error) == ("feeds", "bad_item")
+    assert (failure.stage, failure.error) == ("items", "bad_item")
     assert failure.source == "https://json.example/f"
 
 
@@ -381,12 +381,12 @@ def test_read_feeds_routes_items_failures_and_statuses(tmp_path):
     options = FetchOptions(deadline=5.0, retries=0)
     with serve(routes) as server:
         feeds = [server.url(p) for p in routes] + [str(local), str(tmp_path / "no")]
-        validators = {server.url("/same"): ('"v1"', None)}
+        state = {server.url("/same"): {"etag": '"v1"'}}
         with TestPipeline(runner=RUNNER) as pipeline:
             out = (
                 pipeline
                 | "Feeds" >> beam.Create(feeds)
-                | "Read" >> ReadFeeds(options, validators=validators)
+                | "Read" >> ReadFeeds(options, state=state)
             )
             titles = out["items"] | "Titles" >> beam.Map(lambda i: (i.source, i.title))
             assert_that(
@@ -410,7 +410,7 @@ def test_read_feeds_routes_items_failures_and_statuses(tmp_path):
                 failures,
                 equal_to(
                     [
-                        ("feeds", server.url("/json"), "bad_item"),
+                        ("items", server.url("/json"), "bad_item"),
                         ("feeds", server.url("/page"), "not_a_feed"),
                         ("feeds", server.url("/gone"), "http_410"),
                         ("feeds", str(tmp_path / "no"), "file_error"),

@@ -231,7 +231,12 @@ def test_rerun_adds_nothing(first_run):
     feeds, output, _record = first_run
     before = run_query(str(output), "SELECT count(*) FROM articles", "csv")
     mentions_before = run_query(str(output), "SELECT count(*) FROM mentions", "csv")
-    record = ingest(feeds, output)
+    record = ingest(feeds, output)  # unchanged feeds: skipped by body digest
+    assert record["counts"]["articles_written"] == 0
+    assert record["counts"]["items_seen"] == 0
+    assert {f["status"] for f in record["feeds"][:2]} == {"not_modified"}
+    (output / "_state" / "feeds.json").unlink()  # forget the feed state: items are
+    record = ingest(feeds, output)  # parsed again, and dedup against stored ids
     assert record["counts"]["articles_written"] == 0
     assert record["counts"]["duplicates"] == 4
     assert run_query(str(output), "SELECT count(*) FROM articles", "csv") == before
@@ -301,3 +306,27 @@ def test_query_errors_are_one_line(tmp_path):
         "query", str(tmp_path), "SELECT count(*) AS n FROM quotes", "--format", "csv"
     )
     assert done.returncode == 0 and done.stdout.split() == ["n", "0"]
+
+
+def test_unchanged_feeds_cost_no_parsing_and_changed_ones_add_only_new(tmp_path):
+    feed = tmp_path / "feed.xml"
+    feed.write_text(rss(STORIES[:1], "Local"), encoding="utf-8")
+    output = tmp_path / "out"
+    first = ingest([str(feed)], output)
+    assert first["counts"]["articles_written"] == 1
+    state = json.loads((output / "_state" / "feeds.json").read_text())
+    assert state["feeds"][str(feed)]["body_sha256"]
+
+    second = ingest([str(feed)], output)
+    assert second["feeds"][0]["status"] == "not_modified"
+    assert second["counts"]["items_seen"] == 0
+    assert second["counts"]["articles_written"] == 0
+
+    feed.write_text(rss(STORIES[:2], "Local"), encoding="utf-8")
+    third = ingest([str(feed)], output)
+    assert third["feeds"][0]["status"] == "ok"
+    assert third["counts"]["items_seen"] == 2
+    assert third["counts"]["articles_written"] == 1
+    assert third["counts"]["duplicates"] == 1
+    rows = run_query(str(output), "SELECT count(*) FROM articles", "csv")
+    assert rows.splitlines()[1] == "2"

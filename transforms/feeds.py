@@ -13,6 +13,7 @@ rewritten here: a later stage cleans it, and doing it twice is slow.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import io
 import json
@@ -34,6 +35,7 @@ from transforms.common import DEAD_LETTERS, dead_letter, one_line, utc_now
 from transforms.http import FetchError, FetchOptions, decompress, fetch
 
 STAGE = "feeds"
+ITEM_STAGE = "items"  # an item-level failure: one item lost, counted per feed
 FEEDS = "feeds"  # tag of the per-feed status output
 LIST_MAX_BYTES = 10 * 1024 * 1024
 _MAX_LIST_DEPTH = 8
@@ -313,7 +315,7 @@ def _parse_json_feed(body: bytes, feed_url: str, fetched_at: datetime) -> Parsed
         if not isinstance(entry, dict):
             failures.append(
                 dead_letter(
-                    STAGE,
+                    ITEM_STAGE,
                     feed_url,
                     "bad_item",
                     f"JSON Feed item {position} is a {type(entry).__name__}",
@@ -381,14 +383,25 @@ def feed_status(
     http_status: int | None = None,
     items_seen: int = 0,
     error: str = "",
+    etag: str | None = None,
+    last_modified: str | None = None,
+    body_sha256: str | None = None,
 ) -> dict[str, Any]:
-    """One row of the per-feed report: what happened to each feed of the run."""
+    """One row of the per-feed report: what happened to each feed of the run.
+
+    ``etag``, ``last_modified`` and ``body_sha256`` are what the next run needs to
+    skip this feed when it has not changed; they are committed to ``_state/`` only
+    after the run's datasets are written.
+    """
     return {
         "feed": feed,
         "status": status,
         "http_status": http_status,
         "items_seen": items_seen,
         "error": error,
+        "etag": etag,
+        "last_modified": last_modified,
+        "body_sha256": body_sha256,
     }
 
 
@@ -402,10 +415,10 @@ class FetchFeedFn(beam.DoFn):
     def __init__(
         self,
         options: FetchOptions,
-        validators: Mapping[str, tuple[str | None, str | None]] | None = None,
+        state: Mapping[str, Mapping[str, Any]] | None = None,
     ):
         self._options = options
-        self._validators = dict(validators or {})
+        self._state = {feed: dict(value) for feed, value in (state or {}).items()}
         self._read = Metrics.counter(STAGE, "feeds_read")
         self._failed = Metrics.counter(STAGE, "feeds_failed")
         self._not_modified = Metrics.counter(STAGE, "feeds_not_modified")
@@ -415,22 +428,29 @@ class FetchFeedFn(beam.DoFn):
         fetched_at = utc_now()
         http_status: int | None = None
         body = b""
+        previous = self._state.get(feed, {})
+        etag = modified = None
         try:
             if is_url(feed):
-                etag, modified = self._validators.get(feed, (None, None))
                 result = fetch(
-                    feed, self._options, trusted=True, etag=etag, last_modified=modified
+                    feed,
+                    self._options,
+                    trusted=True,
+                    etag=previous.get("etag"),
+                    last_modified=previous.get("last_modified"),
                 )
                 http_status = result.status
+                etag, modified = result.etag, result.last_modified
                 if result.not_modified:
-                    self._not_modified.inc()
-                    yield beam.pvalue.TaggedOutput(
-                        FEEDS, feed_status(feed, "not_modified", http_status=304)
-                    )
+                    yield from self._unchanged(feed, 304, previous)
                     return
                 body, content_type = result.body, result.content_type
             else:
                 body, content_type = read_local(feed, self._options.max_bytes), None
+            digest = hashlib.sha256(body).hexdigest()
+            if digest == previous.get("body_sha256"):
+                yield from self._unchanged(feed, http_status, previous, etag, modified)
+                return
             parsed = parse_feed(body, feed, fetched_at, content_type=content_type)
         except FetchError as e:
             yield from self._failure(feed, e.reason, e.detail, body, e.http_status)
@@ -448,7 +468,38 @@ class FetchFeedFn(beam.DoFn):
         for failure in parsed.failures:
             yield beam.pvalue.TaggedOutput(DEAD_LETTERS, failure)
         yield beam.pvalue.TaggedOutput(
-            FEEDS, feed_status(feed, "ok", http_status=http_status, items_seen=seen)
+            FEEDS,
+            feed_status(
+                feed,
+                "ok",
+                http_status=http_status,
+                items_seen=seen,
+                etag=etag,
+                last_modified=modified,
+                body_sha256=digest,
+            ),
+        )
+
+    def _unchanged(
+        self,
+        feed: str,
+        http_status: int | None,
+        previous: Mapping[str, Any],
+        etag: str | None = None,
+        modified: str | None = None,
+    ) -> Iterator[Any]:
+        """A 304, or the same bytes as last time: no parsing, no analysis."""
+        self._not_modified.inc()
+        yield beam.pvalue.TaggedOutput(
+            FEEDS,
+            feed_status(
+                feed,
+                "not_modified",
+                http_status=http_status,
+                etag=etag or previous.get("etag"),
+                last_modified=modified or previous.get("last_modified"),
+                body_sha256=previous.get("body_sha256"),
+            ),
         )
 
     def _failure(
@@ -473,26 +524,27 @@ class ReadFeeds(beam.PTransform):
     """Feed sources (URLs or local paths, already expanded) -> items.
 
     Returns ``{"items", "dead_letters", "feeds"}``; ``feeds`` holds exactly one
-    status dict per input feed, for the run report. ``validators`` maps a feed URL
-    to the (ETag, Last-Modified) of a previous run for conditional GETs.
+    status dict per input feed, for the run report. ``state`` maps a feed URL
+    to what a previous run committed (``etag``, ``last_modified``, ``body_sha256``)
+    so that an unchanged feed costs one conditional request and nothing more.
     """
 
     def __init__(
         self,
         options: FetchOptions | None = None,
-        validators: Mapping[str, tuple[str | None, str | None]] | None = None,
+        state: Mapping[str, Mapping[str, Any]] | None = None,
         label: str | None = None,
     ):
         super().__init__(label)
         self._options = options or FetchOptions()
-        self._validators = validators
+        self._state = state
 
     def expand(self, sources: beam.PCollection) -> dict[str, beam.PCollection]:
         results = (
             sources
             | "SpreadFeeds" >> beam.Reshuffle()
             | "FetchFeeds"
-            >> beam.ParDo(FetchFeedFn(self._options, self._validators)).with_outputs(
+            >> beam.ParDo(FetchFeedFn(self._options, self._state)).with_outputs(
                 DEAD_LETTERS, FEEDS, main="items"
             )
         )
@@ -501,3 +553,68 @@ class ReadFeeds(beam.PTransform):
             "dead_letters": results[DEAD_LETTERS],
             "feeds": results[FEEDS],
         }
+
+
+# ------------------------------------------------------------------ feed state
+#
+# OUTPUT/_state/feeds.json remembers, per feed, the validators and the body digest of
+# the last successful read. It is written only after a run's datasets are on disk, so
+# a crash never marks a feed as done whose items were not written.
+
+
+def state_path(output: str) -> str:
+    return f"{output.rstrip('/')}/_state/feeds.json"
+
+
+def load_feed_state(output: str) -> dict[str, dict[str, Any]]:
+    """The committed per-feed state, or nothing for a new output directory."""
+    from apache_beam.io.filesystem import CompressionTypes
+    from apache_beam.io.filesystems import FileSystems
+
+    path = state_path(output)
+    try:
+        if not FileSystems.exists(path):
+            return {}
+        with FileSystems.open(
+            path, compression_type=CompressionTypes.UNCOMPRESSED
+        ) as handle:
+            data = json.loads(handle.read())
+    except (OSError, ValueError, beam.io.filesystem.BeamIOError):
+        return {}  # a damaged state only costs one full re-read of every feed
+    feeds = data.get("feeds", {}) if isinstance(data, dict) else {}
+    return {k: v for k, v in feeds.items() if isinstance(v, dict)}
+
+
+def next_feed_state(
+    previous: Mapping[str, Mapping[str, Any]],
+    statuses: Iterable[Mapping[str, Any]],
+    checked_at: datetime,
+) -> dict[str, dict[str, Any]]:
+    """Previous state updated by this run's statuses; failed feeds keep the old one."""
+    state = {feed: dict(value) for feed, value in previous.items()}
+    for status in statuses:
+        if status.get("status") not in ("ok", "not_modified"):
+            continue
+        state[status["feed"]] = {
+            "etag": status.get("etag"),
+            "last_modified": status.get("last_modified"),
+            "body_sha256": status.get("body_sha256"),
+            "checked_at": checked_at.isoformat(),
+        }
+    return state
+
+
+def save_feed_state(output: str, state: Mapping[str, Mapping[str, Any]]) -> None:
+    from apache_beam.io.filesystem import CompressionTypes
+    from apache_beam.io.filesystems import FileSystems
+
+    path = state_path(output)
+    temporary = f"{path}.inprogress"
+    payload = json.dumps({"version": 1, "feeds": state}, indent=1, sort_keys=True)
+    with FileSystems.create(
+        temporary, compression_type=CompressionTypes.UNCOMPRESSED
+    ) as handle:
+        handle.write(payload.encode())
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+    FileSystems.rename([temporary], [path])

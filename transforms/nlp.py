@@ -155,16 +155,21 @@ class AnalyseBatchFn(beam.DoFn):
         self.failures = Metrics.counter("newsbeam", "analysis_failures")
 
     def setup(self) -> None:
-        key = f"{self._model_name}|{self._aliases}"
-        self._handle = self._shared.acquire(
-            lambda: _ModelHandle(self._model_name, self._aliases), tag=key
-        )
-        self._done = 0
+        self._handle = None  # acquired with the first batch: a run with nothing new
+        self._done = 0  # to analyse (unchanged feeds) never pays for the model
         self._started = time.monotonic()
         self._last_report = self._started
 
+    def _model(self) -> _ModelHandle:
+        if self._handle is None:
+            key = f"{self._model_name}|{self._aliases}"
+            self._handle = self._shared.acquire(
+                lambda: _ModelHandle(self._model_name, self._aliases), tag=key
+            )
+        return self._handle
+
     def process(self, batch: list[Article]) -> Iterator:
-        nlp = self._handle.nlp
+        nlp = self._model().nlp
         with nlp.memory_zone():
             docs = nlp.pipe((a.text for a in batch), batch_size=self._batch_size)
             for article, doc in zip(batch, docs, strict=True):
