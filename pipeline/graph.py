@@ -1,7 +1,12 @@
 """The pipeline graph, which reads as a sentence:
 
-feeds | ReadFeeds | ToArticles | FetchFullText | Analyse | ResolveActors
+    feeds | ReadFeeds | ToArticles | FetchFullText | Analyse | ResolveActors
           | WriteDatasets | RecordRun
+
+Batch and streaming share it. Streaming changes only the source (a poll tick that
+re-reads the feed list), the dedup (keyed state across polls instead of one group per
+id) and the write (a commit per window instead of one per partition at the end); the
+whole-run steps (actors across articles, the actors table) are batch-only.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from transforms.fetch import FetchFullText
 from transforms.http import FetchOptions
 from transforms.nlp import Analyse
 from transforms.sinks import ReadStoredActors, ReadStoredArticleIds, WriteDatasets
+from transforms.stream import DedupAcrossPolls, PollFeedList
 from transforms.text import ToArticles
 
 
@@ -36,49 +42,79 @@ class Settings:
     runner: str
     started_at: datetime
     feed_state: dict = field(default_factory=dict)  # committed by the last run
+    streaming: bool = False
+    feed_specs: tuple[str, ...] = ()  # --feeds as given: lists are re-read per poll
+    poll_interval: float = 300.0
+    max_polls: int | None = None
+    duration: float | None = None
+    window_seconds: float = 60.0
+    retention_seconds: float = 14 * 24 * 3600.0
 
 
 def build(pipeline: beam.Pipeline, settings: Settings) -> None:
-    """Adds newsbeam's batch graph to ``pipeline``."""
-    read = (
-        pipeline
-        | "FeedSources" >> beam.Create(list(settings.feeds))
-        | "ReadFeeds" >> ReadFeeds(settings.fetch, settings.feed_state)
+    """Adds newsbeam's graph, batch or streaming, to ``pipeline``."""
+    streaming = settings.streaming
+    source_failures = []
+    if streaming:
+        polled = pipeline | "PollFeedList" >> PollFeedList(
+            list(settings.feed_specs or settings.feeds),
+            settings.poll_interval,
+            settings.max_polls,
+            settings.duration,
+        )
+        sources = polled["feeds"]
+        source_failures.append(polled["dead_letters"])
+    else:
+        sources = pipeline | "FeedSources" >> beam.Create(list(settings.feeds))
+    read = sources | "ReadFeeds" >> ReadFeeds(
+        settings.fetch, settings.feed_state, spread=not streaming
     )
-    stored_ids = pipeline | "StoredArticleIds" >> ReadStoredArticleIds(settings.output)
-    unique = read["items"] | "ToArticles" >> ToArticles(stored_ids)
+    if streaming:
+        dedup = DedupAcrossPolls(settings.retention_seconds, settings.output)
+        unique = read["items"] | "ToArticles" >> ToArticles(dedup=dedup)
+    else:
+        stored_ids = pipeline | "StoredArticleIds" >> ReadStoredArticleIds(
+            settings.output
+        )
+        unique = read["items"] | "ToArticles" >> ToArticles(stored_ids)
     articles = unique["articles"] | "FetchFullText" >> FetchFullText(
         settings.fetch_articles, settings.fetch
     )
     analysis = articles | "Analyse" >> Analyse(
         settings.spacy_model, settings.actor_aliases, settings.nlp_batch_size
     )
-    stored_actors = pipeline | "StoredActors" >> ReadStoredActors(settings.output)
-    resolved = {
-        "mentions": analysis["mentions"],
-        "quotes": analysis["quotes"],
-    } | "ResolveActors" >> ResolveAcrossArticles(stored_actors)
-    actors = resolved["mentions"] | "SummariseActors" >> SummariseActors(stored_actors)
-    dead_letters = (
+    datasets = {"articles": articles}
+    if streaming:
+        datasets.update(mentions=analysis["mentions"], quotes=analysis["quotes"])
+    else:
+        stored_actors = pipeline | "StoredActors" >> ReadStoredActors(settings.output)
+        resolved = {
+            "mentions": analysis["mentions"],
+            "quotes": analysis["quotes"],
+        } | "ResolveActors" >> ResolveAcrossArticles(stored_actors)
+        datasets.update(
+            mentions=resolved["mentions"],
+            quotes=resolved["quotes"],
+            actors=resolved["mentions"]
+            | "SummariseActors" >> SummariseActors(stored_actors),
+        )
+    datasets["dead_letters"] = (
+        *source_failures,
         read["dead_letters"],
         unique["dead_letters"],
         analysis["dead_letters"],
     ) | "AllDeadLetters" >> beam.Flatten()
-    written = {
-        "articles": articles,
-        "mentions": resolved["mentions"],
-        "quotes": resolved["quotes"],
-        "actors": actors,
-        "dead_letters": dead_letters,
-    } | "WriteDatasets" >> WriteDatasets(settings.output)
+    written = datasets | "WriteDatasets" >> WriteDatasets(
+        settings.output, settings.window_seconds if streaming else None
+    )
     all_written = tuple(written.values()) | "AllWrites" >> beam.Flatten()
     _ = {
         "feeds": read["feeds"],
         "articles": articles,
         "duplicates": unique["duplicates"],
-        "dead_letters": dead_letters,
-        "mentions": resolved["mentions"],
-        "quotes": resolved["quotes"],
+        "dead_letters": datasets["dead_letters"],
+        "mentions": datasets["mentions"],
+        "quotes": datasets["quotes"],
         "written": all_written,
     } | "RecordRun" >> RecordRun(
         settings.output,
@@ -87,4 +123,5 @@ def build(pipeline: beam.Pipeline, settings: Settings) -> None:
         settings.started_at,
         list(settings.feeds),
         settings.feed_state,
+        streaming=streaming,
     )

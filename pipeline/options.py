@@ -83,6 +83,47 @@ class NewsbeamOptions(PipelineOptions):
             help=f"Texts per nlp.pipe batch (default {PIPE_BATCH_SIZE}).",
         )
         parser.add_argument(
+            "--poll-interval",
+            "--poll_interval",
+            dest="poll_interval",
+            type=float,
+            default=300.0,
+            help="With --streaming: seconds between polls of every feed (default 300).",
+        )
+        parser.add_argument(
+            "--max-polls",
+            "--max_polls",
+            dest="max_polls",
+            type=int,
+            default=None,
+            help="With --streaming: stop after this many polls (default: never).",
+        )
+        parser.add_argument(
+            "--duration",
+            dest="duration",
+            type=float,
+            default=None,
+            help="With --streaming: stop after this many seconds (default: never).",
+        )
+        parser.add_argument(
+            "--window-seconds",
+            "--window_seconds",
+            dest="window_seconds",
+            type=float,
+            default=60.0,
+            help="With --streaming: rows are committed to Parquet once per window of "
+            "this many seconds (default 60).",
+        )
+        parser.add_argument(
+            "--dedup-retention-hours",
+            "--dedup_retention_hours",
+            dest="dedup_retention_hours",
+            type=float,
+            default=14 * 24.0,
+            help="With --streaming: how long an article id is remembered to drop "
+            "repeats across polls (default 336 h = 14 days).",
+        )
+        parser.add_argument(
             "--run-id",
             "--run_id",
             dest="run_id",

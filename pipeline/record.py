@@ -9,12 +9,16 @@ dead_letters_items``, and every feed given on the command line appears once.
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import apache_beam as beam
+from apache_beam.coders import PickleCoder
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.transforms import userstate, window
+from apache_beam.utils.windowed_value import WindowedValue
 
 from transforms.common import utc_now
 from transforms.feeds import next_feed_state, save_feed_state
@@ -32,34 +36,15 @@ def build_record(
     runner: str,
     started_at: datetime,
     feeds: list[str],
-    statuses: list[dict],
-    counts: list[tuple[tuple[str, str], int]],
+    tally: RunTally,
     finished_at: datetime,
 ) -> dict:
-    """The record as a plain dict, from feed statuses and per-feed event counts."""
-    per_feed: dict[str, Counter] = defaultdict(Counter)
-    totals: Counter = Counter()
-    for (feed, kind), n in counts:
-        if feed:
-            per_feed[feed][kind] += n
-        totals[kind] += n
-    status_by_feed = {s["feed"]: s for s in statuses}
-    rows = []
-    for feed in feeds:
-        status = status_by_feed.get(feed, {"status": "missing", "http_status": None})
-        seen = per_feed[feed]
-        rows.append(
-            {
-                "feed": feed,
-                "status": status.get("status"),
-                "http_status": status.get("http_status"),
-                "error": status.get("error") or "",
-                "items_seen": int(status.get("items_seen") or 0),
-                "articles_written": seen["articles_written"],
-                "duplicates": seen["duplicates"],
-                "dead_letters": seen["dead_letters_items"],
-            }
-        )
+    """The record as a plain dict, from the run's tally of events."""
+    rows = [
+        _feed_row(feed, tally.polls.get(feed), tally.per_feed.get(feed, Counter()))
+        for feed in list(feeds) + sorted(set(tally.polls) - set(feeds))
+    ]
+    totals = tally.totals
     return {
         "run_id": run_id,
         "runner": runner,
@@ -67,7 +52,7 @@ def build_record(
         "finished_at": finished_at.isoformat(),
         "elapsed_seconds": round((finished_at - started_at).total_seconds(), 3),
         "counts": {
-            "feeds": len(feeds),
+            "feeds": len(rows),
             "feeds_failed": sum(1 for r in rows if r["status"] == "failed"),
             "items_seen": sum(r["items_seen"] for r in rows),
             "articles_written": totals["articles_written"],
@@ -80,7 +65,121 @@ def build_record(
             "files_written": totals["files_written"],
         },
         "feeds": rows,
+        "feed_state": {
+            feed: {
+                key: polls.last_good.get(key)
+                for key in ("etag", "last_modified", "body_sha256", "checked_at")
+            }
+            for feed, polls in sorted(tally.polls.items())
+            if polls.last_good
+        },
     }
+
+
+def _feed_row(feed: str, polls: FeedPolls | None, seen: Counter) -> dict:
+    """One feed's line of the record; a streaming run folds all its polls into it."""
+    polls = polls or FeedPolls()
+    if not polls.count:
+        status = "missing"
+    elif "ok" in polls.states:
+        status = "ok"
+    elif "not_modified" in polls.states:
+        status = "not_modified"
+    else:
+        status = "failed"
+    return {
+        "feed": feed,
+        "status": status,
+        "http_status": polls.last.get("http_status"),
+        "error": polls.last.get("error") or "",
+        "polls": polls.count,
+        "items_seen": polls.items_seen,
+        "articles_written": seen["articles_written"],
+        "duplicates": seen["duplicates"],
+        "dead_letters": seen["dead_letters_items"],
+    }
+
+
+# --------------------------------------------------------------------- the tally
+
+
+@dataclass
+class FeedPolls:
+    """Every poll of one feed, folded: counts, states seen, the latest two statuses."""
+
+    count: int = 0
+    items_seen: int = 0
+    states: set = field(default_factory=set)
+    last: dict = field(default_factory=dict)  # the latest status of any kind
+    last_good: dict = field(default_factory=dict)  # the latest ok / not_modified
+
+    def add(self, status: dict) -> None:
+        self.count += 1
+        self.items_seen += int(status.get("items_seen") or 0)
+        self.states.add(status.get("status"))
+        if _later(status, self.last):
+            self.last = status
+        if status.get("status") in ("ok", "not_modified") and _later(
+            status, self.last_good
+        ):
+            self.last_good = status
+
+    def merge(self, other: FeedPolls) -> None:
+        self.count += other.count
+        self.items_seen += other.items_seen
+        self.states |= other.states
+        for status in (other.last, other.last_good):
+            if status:
+                if _later(status, self.last):
+                    self.last = status
+                if status.get("status") in ("ok", "not_modified") and _later(
+                    status, self.last_good
+                ):
+                    self.last_good = status
+
+
+def _later(status: dict, than: dict) -> bool:
+    return not than or (status.get("checked_at") or "") >= (
+        than.get("checked_at") or ""
+    )
+
+
+@dataclass
+class RunTally:
+    per_feed: dict = field(default_factory=dict)  # feed -> Counter of event kinds
+    totals: Counter = field(default_factory=Counter)
+    polls: dict = field(default_factory=dict)  # feed -> FeedPolls
+
+
+class TallyRunFn(beam.CombineFn):
+    """Folds the run's events into one small ``RunTally`` (bounded in a long run)."""
+
+    def create_accumulator(self) -> RunTally:
+        return RunTally()
+
+    def add_input(self, tally: RunTally, event) -> RunTally:
+        kind, payload = event
+        if kind == "status":
+            tally.polls.setdefault(payload["feed"], FeedPolls()).add(payload)
+        else:
+            feed, name = payload
+            if feed:
+                tally.per_feed.setdefault(feed, Counter())[name] += 1
+            tally.totals[name] += 1
+        return tally
+
+    def merge_accumulators(self, tallies) -> RunTally:
+        merged = RunTally()
+        for tally in tallies:
+            for feed, counter in tally.per_feed.items():
+                merged.per_feed.setdefault(feed, Counter()).update(counter)
+            merged.totals.update(tally.totals)
+            for feed, polls in tally.polls.items():
+                merged.polls.setdefault(feed, FeedPolls()).merge(polls)
+        return merged
+
+    def extract_output(self, tally: RunTally) -> RunTally:
+        return tally
 
 
 def write_record(output: str, record: dict) -> str:
@@ -113,8 +212,29 @@ def dead_letter_event(letter) -> tuple[str, str]:
     return "", "dead_letters_other"
 
 
+class PartialTallyFn(beam.DoFn):
+    """One ``RunTally`` per window per bundle, so a long run ships few of them."""
+
+    def start_bundle(self) -> None:
+        self._tallies: dict = {}
+
+    def process(self, event, window_=beam.DoFn.WindowParam) -> None:
+        combine = TallyRunFn()
+        tally = self._tallies.get(window_) or combine.create_accumulator()
+        self._tallies[window_] = combine.add_input(tally, event)
+
+    def finish_bundle(self):
+        for window_, tally in self._tallies.items():
+            yield WindowedValue(tally, window_.max_timestamp(), [window_])
+        self._tallies = {}
+
+
 class RecordRun(beam.PTransform):
-    """Counts what the run did and writes the record after every dataset is written."""
+    """Tallies what the run did and writes the record (batch: and the feed state).
+
+    In batch the tally fires once, after every write it counts, and commits the feed
+    state before the record. In streaming the record is rewritten as the run goes.
+    """
 
     def __init__(
         self,
@@ -124,63 +244,101 @@ class RecordRun(beam.PTransform):
         started_at: datetime,
         feeds: list[str],
         feed_state: dict | None = None,
+        streaming: bool = False,
     ) -> None:
         super().__init__()
-        self._output = output
-        self._run_id = run_id
-        self._runner = runner
-        self._started_at = started_at
-        self._feeds = list(feeds)
-        self._feed_state = dict(feed_state or {})
+        self._meta = (
+            output,
+            run_id,
+            runner,
+            started_at,
+            list(feeds),
+            dict(feed_state or {}),
+        )
+        self._streaming = streaming
 
     def expand(self, streams: dict):
-        events = (
-            (
-                streams["articles"]
-                | "ArticleEvents"
-                >> beam.Map(lambda a: (a.feed_url, "articles_written")),
-                streams["duplicates"]
-                | "DuplicateEvents" >> beam.Map(lambda d: (d[0], "duplicates")),
-                streams["dead_letters"]
-                | "DeadLetterEvents"
-                >> beam.FlatMap(lambda d: [dead_letter_event(d), ("", "dead_letters")]),
-                streams["mentions"]
-                | "MentionEvents" >> beam.Map(lambda m: ("", "mentions")),
-                streams["quotes"] | "QuoteEvents" >> beam.Map(lambda q: ("", "quotes")),
-                streams["written"]
-                | "FileEvents"
-                >> beam.FlatMap(lambda w: [("", "files_written")] * w[2]),
-            )
-            | "AllEvents" >> beam.Flatten()
-            | "CountEvents" >> beam.combiners.Count.PerElement()
-        )
-        statuses = beam.pvalue.AsList(streams["feeds"])
-        counts = beam.pvalue.AsList(events)
-        written = beam.pvalue.AsList(streams["written"])
-        meta = (
-            self._output,
-            self._run_id,
-            self._runner,
-            self._started_at,
-            self._feeds,
-            self._feed_state,
-        )
+        if self._streaming:
+            return self._expand_streaming(streams)
+        tally = _events(streams) | "Tally" >> beam.CombineGlobally(TallyRunFn())
+        return tally | "WriteRecord" >> beam.Map(_write_record, self._meta)
+
+    def _expand_streaming(self, streams: dict):
+        """Each bundle's tally is merged into keyed state and the record rewritten.
+
+        No group waits for the end of the stream, so the record of a long run stays
+        current; the feed state is committed by the launcher once the run has
+        drained (``commit_streaming_state``), never while items may be in flight.
+        """
+        streams = {
+            name: pcoll | f"WholeRun_{name}" >> beam.WindowInto(window.GlobalWindows())
+            for name, pcoll in streams.items()
+        }
         return (
-            events.pipeline
-            | "RecordTrigger" >> beam.Create([meta])
-            | "WriteRecord"
-            >> beam.Map(
-                _write_record, statuses=statuses, counts=counts, _written=written
-            )
+            _events(streams)
+            | "PartialTally" >> beam.ParDo(PartialTallyFn())
+            | "OneKey" >> beam.Map(lambda t: (None, t))
+            | "UpdateRecord" >> beam.ParDo(UpdateRecordFn(self._meta))
         )
 
 
-def _write_record(meta, statuses, counts, _written) -> str:
-    """Commit the feed state, then the record: both only after every write."""
+def _events(streams: dict):
+    """Every stream as small ``(kind, payload)`` events the tally folds."""
+    return (
+        streams["feeds"] | "StatusEvents" >> beam.Map(lambda s: ("status", s)),
+        streams["articles"]
+        | "ArticleEvents"
+        >> beam.Map(lambda a: ("count", (a.feed_url, "articles_written"))),
+        streams["duplicates"]
+        | "DuplicateEvents" >> beam.Map(lambda d: ("count", (d[0], "duplicates"))),
+        streams["dead_letters"]
+        | "DeadLetterEvents"
+        >> beam.FlatMap(
+            lambda d: [("count", dead_letter_event(d)), ("count", ("", "dead_letters"))]
+        ),
+        streams["mentions"]
+        | "MentionEvents" >> beam.Map(lambda m: ("count", ("", "mentions"))),
+        streams["quotes"]
+        | "QuoteEvents" >> beam.Map(lambda q: ("count", ("", "quotes"))),
+        streams["written"]
+        | "FileEvents"
+        >> beam.FlatMap(lambda w: [("count", ("", "files_written"))] * w[2]),
+    ) | "AllEvents" >> beam.Flatten()
+
+
+class UpdateRecordFn(beam.DoFn):
+    """Keeps the run's tally in keyed state; rewrites the record on every update."""
+
+    TALLY = userstate.ReadModifyWriteStateSpec("run_tally", PickleCoder())
+
+    def __init__(self, meta) -> None:
+        self._meta = meta
+
+    def process(self, element, tally_state=beam.DoFn.StateParam(TALLY)):
+        _key, partial = element
+        previous = tally_state.read()
+        tally = TallyRunFn().merge_accumulators(
+            [previous, partial] if previous else [partial]
+        )
+        tally_state.write(tally)
+        output, run_id, runner, started_at, feeds, _feed_state = self._meta
+        record = build_record(run_id, runner, started_at, feeds, tally, utc_now())
+        yield write_record(output, record)
+
+
+def commit_streaming_state(output: str, previous: dict, record: dict) -> None:
+    """After a streaming run drained: keep each feed's validators for the next run."""
+    statuses = [
+        {"feed": feed, "status": "ok", **values}
+        for feed, values in record.get("feed_state", {}).items()
+    ]
+    save_feed_state(output, next_feed_state(previous, statuses, utc_now()))
+
+
+def _write_record(tally: RunTally, meta) -> str:
+    """Commit the feed state, then the record: both only after what they count."""
     output, run_id, runner, started_at, feeds, feed_state = meta
-    now = utc_now()
-    save_feed_state(output, next_feed_state(feed_state, statuses, now))
-    record = build_record(
-        run_id, runner, started_at, feeds, list(statuses), list(counts), utc_now()
-    )
+    good = [p.last_good for p in tally.polls.values() if p.last_good]
+    save_feed_state(output, next_feed_state(feed_state, good, utc_now()))
+    record = build_record(run_id, runner, started_at, feeds, tally, utc_now())
     return write_record(output, record)

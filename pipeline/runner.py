@@ -10,8 +10,12 @@ FlinkRunner, PortableRunner, PrismRunner, DirectRunner) is passed to Beam as giv
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import secrets
+import signal
+import threading
 import uuid
 from dataclasses import dataclass
 
@@ -26,11 +30,14 @@ from apache_beam.options.pipeline_options import (
 
 from pipeline.graph import Settings, build
 from pipeline.options import NewsbeamOptions
-from pipeline.record import read_record
+from pipeline.record import commit_streaming_state, read_record
 from transforms.common import utc_now
 from transforms.feeds import FeedListError, expand_sources, load_feed_state
 from transforms.http import FetchOptions
 from transforms.nlp import check_model
+from transforms.stream import request_stop, reset_stop
+
+LOG = logging.getLogger("newsbeam")
 
 FN_API_RUNNER = "apache_beam.runners.portability.fn_api_runner.FnApiRunner"
 
@@ -54,7 +61,13 @@ def describe_runner(options: PipelineOptions) -> tuple[object, str]:
         return standard.runner, str(standard.runner)
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
-    workers = direct.direct_num_workers or 1
+    if standard.streaming:
+        # The poll loop and its stop signal live in this process; one in-process
+        # worker runs the unbounded graph (parsing is what costs, not the graph).
+        direct.direct_running_mode = "in_memory"
+        direct.direct_num_workers = 1
+        return FnApiRunner(), "FnApiRunner (in_memory, streaming)"
+    workers = direct.direct_num_workers
     if workers == 0:
         workers = os.cpu_count() or 1
     mode = direct.direct_running_mode
@@ -92,6 +105,15 @@ def settings_from(options: PipelineOptions, runner_name: str) -> Settings:
         raise UsageError("--nlp-batch-size must be at least 1")
     if ours.http_timeout <= 0 or ours.max_feed_bytes <= 0:
         raise UsageError("--http-timeout and --max-feed-bytes must be positive")
+    streaming = bool(options.view_as(StandardOptions).streaming)
+    if ours.poll_interval <= 0 or ours.window_seconds <= 0:
+        raise UsageError("--poll-interval and --window-seconds must be positive")
+    if (ours.max_polls is not None and ours.max_polls < 1) or (
+        ours.duration is not None and ours.duration <= 0
+    ):
+        raise UsageError("--max-polls and --duration must be positive")
+    if not streaming and (ours.max_polls or ours.duration):
+        raise UsageError("--max-polls and --duration need --streaming")
     try:
         feeds = expand_sources(list(ours.feeds))
     except FeedListError as error:
@@ -124,18 +146,53 @@ def settings_from(options: PipelineOptions, runner_name: str) -> Settings:
         runner=runner_name,
         started_at=utc_now(),
         feed_state=load_feed_state(output),
+        streaming=streaming,
+        feed_specs=tuple(ours.feeds),
+        poll_interval=ours.poll_interval,
+        max_polls=ours.max_polls,
+        duration=ours.duration,
+        window_seconds=ours.window_seconds,
+        retention_seconds=ours.dedup_retention_hours * 3600.0,
     )
+
+
+@contextlib.contextmanager
+def _stop_on_signals(streaming: bool):
+    """SIGINT/SIGTERM end a streaming run cleanly: the poll loop stops, what was
+    fetched is written, and the run record is completed."""
+    if not streaming or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    reset_stop()
+
+    def stop(signum, _frame) -> None:
+        LOG.info(
+            "%s received: finishing the current poll, then stopping",
+            signal.Signals(signum).name,
+        )
+        request_stop()
+
+    previous = {
+        sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def run(argv: list[str] | None = None) -> Outcome:
     """Runs one batch ingest; returns the Beam result and the run record."""
     options = PipelineOptions(argv)
+    FileSystems.set_options(options)  # s3:// and gs:// settings, before any check
     runner, runner_name = describe_runner(options)
     settings = settings_from(options, runner_name)
     pipeline = beam.Pipeline(runner=runner, options=options)
     build(pipeline, settings)
-    result = pipeline.run()
-    result.wait_until_finish()
+    with _stop_on_signals(settings.streaming):
+        result = pipeline.run()
+        result.wait_until_finish()
     from pipeline.record import record_path
 
     path = record_path(settings.output, settings.run_id)
@@ -143,4 +200,6 @@ def run(argv: list[str] | None = None) -> Outcome:
         record = read_record(settings.output, settings.run_id)
     except (OSError, ValueError, beam.io.filesystem.BeamIOError):
         record = None
+    if record is not None and settings.streaming:
+        commit_streaming_state(settings.output, settings.feed_state, record)
     return Outcome(result=result, record=record, record_path=path)

@@ -13,6 +13,7 @@ rewritten here: a later stage cleans it, and doing it twice is slow.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import html
 import io
@@ -33,6 +34,7 @@ from apache_beam.metrics import Metrics
 from schemas import DeadLetter, FeedItem
 from transforms.common import DEAD_LETTERS, dead_letter, one_line, utc_now
 from transforms.http import FetchError, FetchOptions, decompress, fetch
+from transforms.text import valid_unicode
 
 STAGE = "feeds"
 ITEM_STAGE = "items"  # an item-level failure: one item lost, counted per feed
@@ -45,6 +47,17 @@ _JSON_FEED_VERSION = re.compile(r"^https?://jsonfeed\.org/version/1(\.\d+)?/?$")
 _PROLOG = re.compile(rb"\s*(<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>\[]*(\[.*?\])?\s*>)", re.S)
 _ELEMENT = re.compile(rb"\s*<([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)")
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
+# A numeric character reference; feedparser's fallback parser crashes on one that
+# names a code point XML forbids (a surrogate such as &#xD800;, or NUL).
+_XML_ENCODING = re.compile(rb"""\s*<\?xml[^>]*?encoding\s*=\s*["']([\w.:\-]+)""")
+_CHARREF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
+# Encodings trusted from a statistical guess when a body is not UTF-8 and declares
+# nothing: scripts where feedparser's windows-1252 fallback can only give mojibake.
+_NON_LATIN_GUESSES = frozenset(
+    "cp1251 cp866 koi8_r koi8_u iso8859_5 mac_cyrillic cp1253 iso8859_7 cp1255 "
+    "iso8859_8 cp1256 iso8859_6 gb2312 gbk gb18030 big5 big5hkscs shift_jis cp932 "
+    "euc_jp iso2022_jp euc_kr cp949 johab tis_620 cp874".split()
+)
 
 
 class FeedListError(ValueError):
@@ -214,12 +227,14 @@ def parse_feed(
         headers["content-type"] = content_type
     if is_url(feed_url):
         headers["content-location"] = feed_url  # base for relative entry links
-    parsed = feedparser.parse(
-        io.BytesIO(body),
-        response_headers=headers,
-        sanitize_html=False,
-        resolve_relative_uris=False,
-    )
+    body = safe_charrefs(_without_wide_lie(body))
+    parsed = _feedparser(body, headers)
+    if "content-type" not in headers and _fell_back_to_latin(parsed, body):
+        guess = guess_non_latin_encoding(body)
+        if guess is not None:
+            headers["content-type"] = "application/xml; charset=utf-8"
+            body = body.decode(guess, "replace").encode("utf-8")
+            parsed = _feedparser(body, headers)
     if not parsed.get("entries") and not parsed.get("version"):
         problem = parsed.get("bozo_exception") or "no feed elements found"
         raise FeedParseError("not_a_feed", str(problem))
@@ -233,6 +248,89 @@ def parse_feed(
         for entry in parsed.get("entries", [])
     ]
     return ParsedFeed(source, items, [])
+
+
+def _feedparser(body: bytes, headers: Mapping[str, str]) -> Any:
+    try:
+        return feedparser.parse(
+            io.BytesIO(body),
+            response_headers=dict(headers),
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
+    except Exception as e:  # noqa: BLE001 - its loose parser has crashed on odd input
+        raise FeedParseError("parser_error", f"{type(e).__name__}: {e}") from e
+
+
+def safe_charrefs(body: bytes) -> bytes:
+    """The body with references to code points XML forbids replaced by U+FFFD."""
+
+    def replace(match: re.Match[bytes]) -> bytes:
+        digits = match.group(1) or match.group(2)
+        if len(digits) > 8:
+            return b"&#xFFFD;"
+        code = int(digits, 16 if match.group(1) else 10)
+        allowed = (
+            code in (0x9, 0xA, 0xD)
+            or 0x20 <= code <= 0xD7FF
+            or 0xE000 <= code <= 0xFFFD
+            or 0x10000 <= code <= 0x10FFFF
+        )
+        return match.group(0) if allowed else b"&#xFFFD;"
+
+    return _CHARREF.sub(replace, body)
+
+
+def _without_wide_lie(body: bytes) -> bytes:
+    """The body with a UTF-16/32 declaration made UTF-8 when its bytes are 8-bit.
+
+    ``<?xml`` in single bytes cannot be UTF-16 (which needs a byte-order mark);
+    believing the declaration turns the whole feed into junk, or, depending on
+    whether the byte count is even, into a parse error.
+    """
+    declared = _XML_ENCODING.match(body[:256])
+    if declared is None or not _codec(declared.group(1).decode("ascii")).startswith(
+        ("utf-16", "utf-32")
+    ):
+        return body
+    if not body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<?xml"):
+        return body
+    start, end = declared.span(1)
+    return body[:start] + b"utf-8" + body[end:]
+
+
+def _fell_back_to_latin(parsed: Any, body: bytes) -> bool:
+    """feedparser read the body as Latin-1 or windows-1252 without being told to.
+
+    That is its last resort when nothing is declared, or when the declared
+    encoding cannot decode the bytes.
+    """
+    used = _codec(str(parsed.get("encoding") or ""))
+    if used not in ("iso8859-1", "cp1252"):
+        return False
+    declared = _XML_ENCODING.match(body[:256])
+    return declared is None or _codec(declared.group(1).decode("ascii")) != used
+
+
+def _codec(name: str) -> str:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return ""
+
+
+def guess_non_latin_encoding(body: bytes) -> str | None:
+    """The encoding of an undeclared (or wrongly declared) non-Latin body, if clear.
+
+    Only non-Latin scripts are guessed: for Latin text windows-1252 is already the
+    best guess, and a statistical detector often mistakes Latin-1 for Latin-2.
+    """
+    import charset_normalizer
+
+    best = charset_normalizer.from_bytes(body[:262144]).best()
+    if best is None or best.encoding not in _NON_LATIN_GUESSES:
+        return None
+    return best.encoding
 
 
 def _source_title(title: Any, feed_url: str) -> str:
@@ -301,6 +399,8 @@ def _parse_json_feed(body: bytes, feed_url: str, fetched_at: datetime) -> Parsed
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise FeedParseError("bad_json", str(e)) from e
+    except RecursionError as e:  # [[[[... nested deeper than the interpreter goes
+        raise FeedParseError("bad_json", "JSON nested too deeply") from e
     if not isinstance(document, dict) or not _JSON_FEED_VERSION.match(
         str(document.get("version", ""))
     ):
@@ -328,9 +428,12 @@ def _parse_json_feed(body: bytes, feed_url: str, fetched_at: datetime) -> Parsed
 
 
 def _text(value: Any) -> str:
-    """A JSON value that should be a string; numbers are accepted (ids often are)."""
+    """A JSON value that should be a string; numbers are accepted (ids often are).
+
+    JSON may escape lone surrogates (\\ud800), which no Parquet writer can encode.
+    """
     if isinstance(value, str):
-        return value.strip()
+        return valid_unicode(value).strip()
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     return ""
@@ -402,6 +505,7 @@ def feed_status(
         "etag": etag,
         "last_modified": last_modified,
         "body_sha256": body_sha256,
+        "checked_at": utc_now().isoformat(),  # orders the polls of a streaming run
     }
 
 
@@ -469,16 +573,27 @@ class FetchFeedFn(beam.DoFn):
             yield beam.pvalue.TaggedOutput(DEAD_LETTERS, failure)
         yield beam.pvalue.TaggedOutput(
             FEEDS,
-            feed_status(
-                feed,
-                "ok",
-                http_status=http_status,
-                items_seen=seen,
-                etag=etag,
-                last_modified=modified,
-                body_sha256=digest,
+            self._remember(
+                feed_status(
+                    feed,
+                    "ok",
+                    http_status=http_status,
+                    items_seen=seen,
+                    etag=etag,
+                    last_modified=modified,
+                    body_sha256=digest,
+                )
             ),
         )
+
+    def _remember(self, status: dict[str, Any]) -> dict[str, Any]:
+        """Keep validators and digest for the next poll of a streaming run."""
+        self._state[status["feed"]] = {
+            "etag": status.get("etag"),
+            "last_modified": status.get("last_modified"),
+            "body_sha256": status.get("body_sha256"),
+        }
+        return status
 
     def _unchanged(
         self,
@@ -534,20 +649,19 @@ class ReadFeeds(beam.PTransform):
         options: FetchOptions | None = None,
         state: Mapping[str, Mapping[str, Any]] | None = None,
         label: str | None = None,
+        spread: bool = True,
     ):
         super().__init__(label)
         self._options = options or FetchOptions()
         self._state = state
+        self._spread = spread  # a shuffle would hold a streaming job until the end
 
     def expand(self, sources: beam.PCollection) -> dict[str, beam.PCollection]:
-        results = (
-            sources
-            | "SpreadFeeds" >> beam.Reshuffle()
-            | "FetchFeeds"
-            >> beam.ParDo(FetchFeedFn(self._options, self._state)).with_outputs(
-                DEAD_LETTERS, FEEDS, main="items"
-            )
-        )
+        if self._spread:
+            sources = sources | "SpreadFeeds" >> beam.Reshuffle()
+        results = sources | "FetchFeeds" >> beam.ParDo(
+            FetchFeedFn(self._options, self._state)
+        ).with_outputs(DEAD_LETTERS, FEEDS, main="items")
         return {
             "items": results.items,
             "dead_letters": results[DEAD_LETTERS],
@@ -592,7 +706,7 @@ def next_feed_state(
 ) -> dict[str, dict[str, Any]]:
     """Previous state updated by this run's statuses; failed feeds keep the old one."""
     state = {feed: dict(value) for feed, value in previous.items()}
-    for status in statuses:
+    for status in sorted(statuses, key=lambda s: s.get("checked_at") or ""):
         if status.get("status") not in ("ok", "not_modified"):
             continue
         state[status["feed"]] = {

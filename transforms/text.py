@@ -40,21 +40,57 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 # A date more than this far ahead of the fetch time is a feed error, not news.
 FUTURE_TOLERANCE = timedelta(days=1)
 
+# The analysed text is cut (at a paragraph break when there is one) beyond this many
+# characters: far below spaCy's nlp.max_length (1,000,000), and longer than any news
+# story; a 5 MB item body is an accident or an attack, not an article.
+MAX_TEXT_CHARS = 100_000
+MAX_TITLE_CHARS = 1_000
+NOTE_STAGE = "notes"  # dead letters that note a change to an article that was kept
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
 
 def word_count(text: str) -> int:
     """Words as a reader counts them (hyphenated and apostrophised words count once)."""
     return sum(1 for _ in _WORD.finditer(text))
 
 
-def article_text(title: str, body: str) -> str:
-    """The analysed text: headline, blank line, body. Every offset indexes into this."""
+def article_text(title: str, body: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """The analysed text: headline, blank line, body. Every offset indexes into this.
+
+    Never longer than ``limit`` characters (see ``cap_text``).
+    """
     title = " ".join(title.split())
     body = body.strip()
     if not title:
-        return body
+        return cap_text(body, limit)
     if not body:
-        return title
-    return f"{title}\n\n{body}"
+        return cap_text(title, limit)
+    return cap_text(f"{title}\n\n{body}", limit)
+
+
+def cap_text(text: str, limit: int) -> str:
+    """At most ``limit`` characters, cut where a reader would stop.
+
+    A paragraph break in the second half of the allowed text is preferred, then a
+    sentence end, then a space; text with none of those is cut hard.
+    """
+    if len(text) <= limit:
+        return text
+    window = text[: limit + 1]
+    for boundary in ("\n\n", ". ", " "):
+        cut = window.rfind(boundary, limit // 2)
+        if cut > 0:
+            return window[: cut + (1 if boundary == ". " else 0)].rstrip()
+    return text[:limit]
+
+
+def valid_unicode(text: str) -> str:
+    """The text with lone surrogates (from JSON escapes) replaced by U+FFFD.
+
+    Parquet strings are UTF-8, and a lone surrogate cannot be encoded: one such
+    character would fail the write of a whole partition.
+    """
+    return _SURROGATES.sub("\ufffd", text)
 
 
 # ----------------------------------------------------------------------- URLs, ids
@@ -207,21 +243,39 @@ class EmptyItemError(ValueError):
 
 def item_to_article(item: FeedItem) -> Article:
     """One feed item as an article; raises ``EmptyItemError`` when there is nothing."""
-    title = html_to_text(item.title).replace("\n\n", " ")
-    body = html_to_text(item.html)
+    article, _notes = convert_item(item)
+    return article
+
+
+def convert_item(item: FeedItem) -> tuple[Article, list[str]]:
+    """The article of an item, and notes on what was changed to keep it.
+
+    A note (such as a cut text) is not a lost item: the article still exists.
+    """
+    notes = []
+    title = valid_unicode(html_to_text(item.title).replace("\n\n", " "))
+    if len(title) > MAX_TITLE_CHARS:
+        notes.append(f"title of {len(title)} characters cut to {MAX_TITLE_CHARS}")
+        title = cap_text(title, MAX_TITLE_CHARS)
+    body = valid_unicode(html_to_text(item.html))
     if title and body.startswith(title):
         body = body[len(title) :].lstrip()
-    text = article_text(title, body)
-    if not text:
+    whole = article_text(title, body, limit=len(title) + len(body) + 2)
+    if not whole:
         raise EmptyItemError("item has no title and no text")
-    url = canonical_url(item.link)
+    text = cap_text(whole, MAX_TEXT_CHARS)
+    if len(text) < len(whole):
+        notes.append(f"text of {len(whole)} characters cut to {len(text)}")
+    url = valid_unicode(canonical_url(item.link))
+    guid = valid_unicode(item.guid)
+    source = valid_unicode(item.source)
     published_at, date_source = choose_published(item)
-    return Article(
-        article_id=article_id_for(url, item.guid, item.source or item.feed_url, title),
+    article = Article(
+        article_id=article_id_for(url, guid, source or item.feed_url, title),
         feed_url=item.feed_url,
-        source=item.source,
+        source=source,
         url=url,
-        guid=item.guid,
+        guid=guid,
         title=title,
         published_at=published_at,
         date_source=date_source,
@@ -231,6 +285,7 @@ def item_to_article(item: FeedItem) -> Article:
         word_count=word_count(text),
         text_source="feed",
     )
+    return article, notes
 
 
 def pick_representative(candidates: Iterable[Article]) -> Article:
@@ -254,7 +309,7 @@ class ItemToArticleFn(beam.DoFn):
 
     def process(self, item: FeedItem) -> Iterator:
         try:
-            article = item_to_article(item)
+            article, notes = convert_item(item)
         except EmptyItemError as error:
             self.failed.inc()
             yield beam.pvalue.TaggedOutput(
@@ -276,8 +331,13 @@ class ItemToArticleFn(beam.DoFn):
                     item.feed_url,
                     "bad_date",
                     item.date_error,
-                    item.link or item.guid or item.title,
+                    valid_unicode(item.link or item.guid or item.title),
                 ),
+            )
+        for note in notes:  # the article stands, changed; the change is noted
+            yield beam.pvalue.TaggedOutput(
+                DEAD_LETTERS,
+                dead_letter(NOTE_STAGE, item.feed_url, "truncated", note, article.url),
             )
         self.converted.inc()
         yield article
@@ -317,14 +377,26 @@ class ToArticles(beam.PTransform):
     ``(feed_url, reason)`` per dropped copy so the run record can count them per feed.
     """
 
-    def __init__(self, stored_ids: beam.PCollection | None = None) -> None:
+    def __init__(
+        self,
+        stored_ids: beam.PCollection | None = None,
+        dedup: beam.PTransform | None = None,
+    ) -> None:
         super().__init__()
         self._stored_ids = stored_ids
+        self._dedup = dedup  # streaming: keyed state across polls instead of a group
 
     def expand(self, items):
         converted = items | "ItemToArticle" >> beam.ParDo(
             ItemToArticleFn()
         ).with_outputs(DEAD_LETTERS, main="articles")
+        if self._dedup is not None:
+            unique = converted.articles | "Dedup" >> self._dedup
+            return {
+                "articles": unique["articles"],
+                "duplicates": unique["duplicates"],
+                "dead_letters": converted[DEAD_LETTERS],
+            }
         keyed = converted.articles | "KeyById" >> beam.Map(
             lambda article: (article.article_id, article)
         )
