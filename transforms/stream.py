@@ -12,9 +12,10 @@ batch. Streaming changes only:
 
 Why buckets and explicit pruning instead of one timer per article id: the in-process
 FnApiRunner fires timers at the end of every bundle whatever their time, so a timer
-cannot be trusted to mean "retention has passed". The pruning therefore reads the wall
-clock itself; the timer only makes sure idle buckets get pruned too, which on
-Dataflow and Flink happens at the right time.
+cannot be trusted to mean "retention has passed". Pruning therefore compares
+first-seen times with the element's time (the poll's fetch time) or, in the timer,
+with the earlier of the timer's time and the wall clock; the timer only makes sure
+idle buckets get pruned too, which on Dataflow and Flink happens at the right time.
 """
 
 from __future__ import annotations
@@ -210,15 +211,12 @@ class DedupAcrossPollsFn(beam.DoFn):
         prune_timer=beam.DoFn.TimerParam(PRUNE),
     ) -> Iterator:
         _bucket, article = element
-        now = time.time()
+        now = timestamp.micros / 1e6  # the poll's time: event time is fetch time
         seen = prune(seen_state.read() or {}, now, self._retention)
         if article.article_id in seen or article.article_id in self._stored:
             self.duplicates.inc()
-            reason = (
-                "already_stored"
-                if article.article_id in self._stored
-                else ("duplicate_across_polls")
-            )
+            stored = article.article_id in self._stored
+            reason = "already_stored" if stored else "duplicate_across_polls"
             yield beam.pvalue.TaggedOutput("duplicates", (article.feed_url, reason))
         else:
             seen[article.article_id] = now
@@ -227,8 +225,15 @@ class DedupAcrossPollsFn(beam.DoFn):
         prune_timer.set(timestamp + Duration(seconds=self._retention))
 
     @userstate.on_timer(PRUNE)
-    def on_prune(self, seen_state=beam.DoFn.StateParam(SEEN)) -> None:
-        seen = prune(seen_state.read() or {}, time.time(), self._retention)
+    def on_prune(
+        self,
+        fired_for=beam.DoFn.TimestampParam,
+        seen_state=beam.DoFn.StateParam(SEEN),
+    ) -> None:
+        # A runner that fires timers early (the FnApiRunner, at every bundle end)
+        # must not prune by the timer's own time: the wall clock bounds it.
+        now = min(fired_for.micros / 1e6, time.time())
+        seen = prune(seen_state.read() or {}, now, self._retention)
         if seen:
             seen_state.write(seen)
         else:
