@@ -71,7 +71,8 @@ def ingest(argv: list[str]) -> int:
         parser = argparse.ArgumentParser(
             prog="newsbeam ingest",
             description="Read feeds, extract mentions and quotes, write Parquet.",
-            epilog="Any Beam pipeline option is accepted too, e.g. --runner, "
+            epilog="--streaming polls the feeds until stopped (see --poll-interval). "
+            "Any Beam pipeline option is accepted too, e.g. --runner, "
             "--direct_num_workers, --direct_running_mode.",
         )
         NewsbeamOptions._add_argparse_args(parser)
