@@ -67,6 +67,41 @@ class NewsbeamOptions(PipelineOptions):
             help="Seconds to connect and between bytes read, per request (default 10).",
         )
         parser.add_argument(
+            "--http-deadline",
+            "--http_deadline",
+            dest="http_deadline",
+            type=float,
+            default=30.0,
+            help="Seconds one request may take in all, slow bodies, redirects and "
+            "retries included (default 30).",
+        )
+        parser.add_argument(
+            "--http-retries",
+            "--http_retries",
+            dest="http_retries",
+            type=int,
+            default=2,
+            help="Retries after a 429, a 5xx or a dropped connection (default 2).",
+        )
+        parser.add_argument(
+            "--host-concurrency",
+            "--host_concurrency",
+            dest="host_concurrency",
+            type=int,
+            default=2,
+            help="Most requests in flight to one host, per worker (default 2; 0: no "
+            "limit).",
+        )
+        parser.add_argument(
+            "--host-delay",
+            "--host_delay",
+            dest="host_delay",
+            type=float,
+            default=0.0,
+            help="Least seconds between two requests to one host, per worker "
+            "(default 0).",
+        )
+        parser.add_argument(
             "--max-feed-bytes",
             "--max_feed_bytes",
             dest="max_feed_bytes",

@@ -15,12 +15,10 @@ from datetime import datetime
 
 import apache_beam as beam
 from apache_beam.coders import PickleCoder
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms import userstate, window
 from apache_beam.utils.windowed_value import WindowedValue
 
-from transforms.common import utc_now
+from transforms.common import read_bytes, utc_now, write_atomically
 from transforms.feeds import next_feed_state, save_feed_state
 
 ITEM_STAGE = "items"  # dead letters of this stage each stand for one lost item
@@ -184,24 +182,12 @@ class TallyRunFn(beam.CombineFn):
 
 def write_record(output: str, record: dict) -> str:
     path = record_path(output, record["run_id"])
-    temporary = path + ".inprogress"
-    with FileSystems.create(
-        temporary,
-        mime_type="application/json",
-        compression_type=CompressionTypes.UNCOMPRESSED,
-    ) as handle:
-        handle.write(json.dumps(record, indent=2, sort_keys=False).encode())
-    if FileSystems.exists(path):
-        FileSystems.delete([path])
-    FileSystems.rename([temporary], [path])
+    write_atomically(path, json.dumps(record, indent=2).encode())
     return path
 
 
 def read_record(output: str, run_id: str) -> dict:
-    with FileSystems.open(
-        record_path(output, run_id), compression_type=CompressionTypes.UNCOMPRESSED
-    ) as handle:
-        return json.loads(handle.read())
+    return json.loads(read_bytes(record_path(output, run_id)))
 
 
 def dead_letter_event(letter) -> tuple[str, str]:

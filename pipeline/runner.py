@@ -31,6 +31,7 @@ from apache_beam.options.pipeline_options import (
 from pipeline.graph import Settings, build
 from pipeline.options import NewsbeamOptions
 from pipeline.record import commit_streaming_state, read_record
+from transforms.actors import ActorRegistry
 from transforms.common import utc_now
 from transforms.feeds import FeedListError, expand_sources, load_feed_state
 from transforms.http import FetchOptions
@@ -103,8 +104,14 @@ def settings_from(options: PipelineOptions, runner_name: str) -> Settings:
         )
     if ours.nlp_batch_size < 1:
         raise UsageError("--nlp-batch-size must be at least 1")
-    if ours.http_timeout <= 0 or ours.max_feed_bytes <= 0:
-        raise UsageError("--http-timeout and --max-feed-bytes must be positive")
+    if min(ours.http_timeout, ours.http_deadline, ours.max_feed_bytes) <= 0:
+        raise UsageError(
+            "--http-timeout, --http-deadline and --max-feed-bytes must be positive"
+        )
+    if min(ours.http_retries, ours.host_concurrency, ours.host_delay) < 0:
+        raise UsageError(
+            "--http-retries, --host-concurrency and --host-delay cannot be negative"
+        )
     streaming = bool(options.view_as(StandardOptions).streaming)
     if ours.poll_interval <= 0 or ours.window_seconds <= 0:
         raise UsageError("--poll-interval and --window-seconds must be positive")
@@ -122,8 +129,13 @@ def settings_from(options: PipelineOptions, runner_name: str) -> Settings:
         check_model(ours.spacy_model)
     except RuntimeError as error:
         raise UsageError(str(error)) from error
-    if ours.actor_aliases and not os.path.isfile(ours.actor_aliases):
-        raise UsageError(f"actor aliases file not found: {ours.actor_aliases}")
+    if ours.actor_aliases:
+        if not os.path.isfile(ours.actor_aliases):
+            raise UsageError(f"actor aliases file not found: {ours.actor_aliases}")
+        try:  # a bad row should stop the run here, not in a worker halfway through
+            ActorRegistry.load(ours.actor_aliases)
+        except ValueError as error:
+            raise UsageError(str(error)) from error
     output = ours.output
     if "://" not in output:
         output = os.path.abspath(output)
@@ -131,8 +143,12 @@ def settings_from(options: PipelineOptions, runner_name: str) -> Settings:
     fetch = FetchOptions(
         connect_timeout=ours.http_timeout,
         read_timeout=ours.http_timeout,
+        deadline=max(ours.http_deadline, ours.http_timeout),
+        retries=ours.http_retries,
         max_bytes=ours.max_feed_bytes,
         allow_private_network=ours.allow_private_network,
+        min_host_delay=ours.host_delay,
+        host_concurrency=ours.host_concurrency,
     )
     return Settings(
         feeds=tuple(feeds),

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import os
+import uuid
 from datetime import UTC, datetime
+
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
 
 from schemas import DeadLetter
 
@@ -46,3 +52,37 @@ def dead_letter(
         payload=payload[:PAYLOAD_LIMIT],
         occurred_at=occurred_at or utc_now(),
     )
+
+
+def write_atomically(path: str, payload: bytes) -> None:
+    """Write under a hidden temporary name beside ``path``, then rename onto it.
+
+    Works on every filesystem Beam knows; a reader sees the old file or the new one,
+    never half of one.
+    """
+    folder, name = path.rsplit("/", 1)
+    temporary = f"{folder}/.{name}.inprogress-{uuid.uuid4().hex[:12]}"
+    handle = FileSystems.create(
+        temporary, compression_type=CompressionTypes.UNCOMPRESSED
+    )
+    try:
+        handle.write(payload)
+        try:
+            descriptor = handle.fileno()  # local files: make the bytes durable
+        except (AttributeError, io.UnsupportedOperation):
+            descriptor = None  # object stores commit on close
+        if descriptor is not None:
+            handle.flush()
+            os.fsync(descriptor)
+    finally:
+        handle.close()
+    if FileSystems.exists(path):
+        FileSystems.delete([path])  # same name means same content: replace, never add
+    FileSystems.rename([temporary], [path])
+
+
+def read_bytes(path: str) -> bytes:
+    with FileSystems.open(
+        path, compression_type=CompressionTypes.UNCOMPRESSED
+    ) as handle:
+        return handle.read()

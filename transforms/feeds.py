@@ -32,7 +32,14 @@ import feedparser
 from apache_beam.metrics import Metrics
 
 from schemas import DeadLetter, FeedItem
-from transforms.common import DEAD_LETTERS, dead_letter, one_line, utc_now
+from transforms.common import (
+    DEAD_LETTERS,
+    dead_letter,
+    one_line,
+    read_bytes,
+    utc_now,
+    write_atomically,
+)
 from transforms.http import FetchError, FetchOptions, decompress, fetch
 from transforms.text import valid_unicode
 
@@ -682,17 +689,13 @@ def state_path(output: str) -> str:
 
 def load_feed_state(output: str) -> dict[str, dict[str, Any]]:
     """The committed per-feed state, or nothing for a new output directory."""
-    from apache_beam.io.filesystem import CompressionTypes
     from apache_beam.io.filesystems import FileSystems
 
     path = state_path(output)
     try:
         if not FileSystems.exists(path):
             return {}
-        with FileSystems.open(
-            path, compression_type=CompressionTypes.UNCOMPRESSED
-        ) as handle:
-            data = json.loads(handle.read())
+        data = json.loads(read_bytes(path))
     except (OSError, ValueError, beam.io.filesystem.BeamIOError):
         return {}  # a damaged state only costs one full re-read of every feed
     feeds = data.get("feeds", {}) if isinstance(data, dict) else {}
@@ -719,16 +722,5 @@ def next_feed_state(
 
 
 def save_feed_state(output: str, state: Mapping[str, Mapping[str, Any]]) -> None:
-    from apache_beam.io.filesystem import CompressionTypes
-    from apache_beam.io.filesystems import FileSystems
-
-    path = state_path(output)
-    temporary = f"{path}.inprogress"
     payload = json.dumps({"version": 1, "feeds": state}, indent=1, sort_keys=True)
-    with FileSystems.create(
-        temporary, compression_type=CompressionTypes.UNCOMPRESSED
-    ) as handle:
-        handle.write(payload.encode())
-    if FileSystems.exists(path):
-        FileSystems.delete([path])
-    FileSystems.rename([temporary], [path])
+    write_atomically(state_path(output), payload.encode())

@@ -170,27 +170,48 @@ class AnalyseBatchFn(beam.DoFn):
 
     def process(self, batch: list[Article]) -> Iterator:
         nlp = self._model().nlp
+        fits = [a for a in batch if len(a.text) <= nlp.max_length]
+        for article in batch:
+            if len(article.text) > nlp.max_length:
+                yield self._failure(article, "too_long", f"{len(article.text)} chars")
         with nlp.memory_zone():
-            docs = nlp.pipe((a.text for a in batch), batch_size=self._batch_size)
-            for article, doc in zip(batch, docs, strict=True):
-                yield from self._analyse_one(doc, article)
+            try:
+                docs = list(
+                    nlp.pipe((a.text for a in fits), batch_size=self._batch_size)
+                )
+            except (ValueError, RuntimeError, MemoryError):
+                docs = None  # one text spoiled the batch: parse one by one to find it
+            if docs is not None:
+                for article, doc in zip(fits, docs, strict=True):
+                    yield from self._analyse_one(doc, article)
+            else:
+                for article in fits:
+                    try:
+                        doc = nlp(article.text)
+                    except (ValueError, RuntimeError, MemoryError) as error:
+                        yield self._failure(article, type(error).__name__, str(error))
+                        continue
+                    yield from self._analyse_one(doc, article)
         self._report_progress(len(batch))
+
+    def _failure(self, article: Article, error: str, detail: str):
+        self.failures.inc()
+        return beam.pvalue.TaggedOutput(
+            DEAD_LETTERS,
+            dead_letter(
+                "nlp",
+                article.feed_url,
+                error,
+                one_line(f"{article.article_id}: {detail}"),
+                article.url,
+            ),
+        )
 
     def _analyse_one(self, doc, article: Article) -> Iterator:
         try:
             mentions, quotes = analyse_doc(doc, article, self._handle.registry)
         except Exception as error:  # noqa: BLE001 - one odd article must not stop the job
-            self.failures.inc()
-            yield beam.pvalue.TaggedOutput(
-                DEAD_LETTERS,
-                dead_letter(
-                    "nlp",
-                    article.feed_url,
-                    type(error).__name__,
-                    one_line(f"{article.article_id}: {error}"),
-                    article.url,
-                ),
-            )
+            yield self._failure(article, type(error).__name__, str(error))
             return
         self.articles.inc()
         self.words.inc(article.word_count)

@@ -15,21 +15,18 @@ pyarrow through Beam's ``FileSystems`` (so ``gs://`` and ``s3://`` work too):
 from __future__ import annotations
 
 import io
-import os
 import re
-import uuid
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
-from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from schemas import ACTORS_SPEC, DATASETS, ActorRecord, DatasetSpec, to_table
-from transforms.common import stable_id
+from transforms.common import read_bytes, stable_id, write_atomically
 
 MAX_ROWS_PER_FILE = 250_000
 _SAFE_VALUE = re.compile(r"^[a-z0-9][a-z0-9\-]{0,127}$")
@@ -78,29 +75,6 @@ def parquet_bytes(table: pa.Table) -> bytes:
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="zstd", compression_level=3)
     return sink.getvalue()
-
-
-def write_atomically(path: str, payload: bytes) -> None:
-    """Write under a hidden temporary name beside ``path``, then rename onto it."""
-    folder, name = path.rsplit("/", 1)
-    temporary = f"{folder}/.{name}.inprogress-{uuid.uuid4().hex[:12]}"
-    handle = FileSystems.create(
-        temporary, compression_type=CompressionTypes.UNCOMPRESSED
-    )
-    try:
-        handle.write(payload)
-        try:
-            descriptor = handle.fileno()  # local files: make the bytes durable
-        except (AttributeError, io.UnsupportedOperation):
-            descriptor = None  # object stores commit on close
-        if descriptor is not None:
-            handle.flush()
-            os.fsync(descriptor)
-    finally:
-        handle.close()
-    if FileSystems.exists(path):
-        FileSystems.delete([path])  # same name means same rows: replace, never add
-    FileSystems.rename([temporary], [path])
 
 
 def write_partition(
@@ -228,10 +202,7 @@ def stored_article_files(output: str) -> list[str]:
 
 
 def read_article_ids(path: str) -> list[str]:
-    with FileSystems.open(
-        path, compression_type=CompressionTypes.UNCOMPRESSED
-    ) as handle:
-        table = pq.read_table(pa.BufferReader(handle.read()), columns=["article_id"])
+    table = pq.read_table(pa.BufferReader(read_bytes(path)), columns=["article_id"])
     return table.column("article_id").to_pylist()
 
 
@@ -270,10 +241,7 @@ def read_actor_records(output: str) -> list[ActorRecord]:
     try:
         if not FileSystems.exists(path):
             return []
-        with FileSystems.open(
-            path, compression_type=CompressionTypes.UNCOMPRESSED
-        ) as handle:
-            table = pq.read_table(pa.BufferReader(handle.read()))
+        table = pq.read_table(pa.BufferReader(read_bytes(path)))
     except (OSError, beam.io.filesystem.BeamIOError):
         return []
     names = ACTORS_SPEC.schema.names
