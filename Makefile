@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUTPUT ?= output
 
-.PHONY: demo test eval bench lint format clean
+.PHONY: demo test eval bench bench-memory lint format clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "newsbeam needs $(PYTHON) on PATH (Python 3.11)"; exit 1; }
@@ -31,6 +31,9 @@ eval: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+
+bench-memory: $(STAMP)
+	$(BIN)/python benchmarks/streaming_memory.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
