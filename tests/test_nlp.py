@@ -8,8 +8,8 @@ import apache_beam as beam
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
+from conftest import TEST_RUNNER, make_article
 
-from conftest import TEST_RUNNER
 from schemas import Article
 from transforms.common import DEAD_LETTERS
 from transforms.nlp import Analyse, ModelNotInstalledError, check_model
@@ -20,21 +20,7 @@ WHEN = datetime(2024, 3, 18, 9, 0, tzinfo=UTC)
 
 
 def article(n: int, text: str, language: str = "en") -> Article:
-    return Article(
-        article_id=f"a{n}",
-        feed_url="f",
-        source="s",
-        url=f"https://x.test/{n}",
-        guid="",
-        title="",
-        published_at=WHEN,
-        date_source="published",
-        fetched_at=WHEN,
-        language=language,
-        text=text,
-        word_count=len(text.split()),
-        text_source="feed",
-    )
+    return make_article(f"a{n}", text=text, language=language)
 
 
 def test_check_model_names_the_fix():

@@ -9,7 +9,7 @@ import duckdb
 import pyarrow.dataset as ds
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
-from conftest import TEST_RUNNER
+from conftest import TEST_RUNNER, make_article
 
 from schemas import DATASETS, Article, DeadLetter, Mention, pyarrow_partitioning
 from transforms.sinks import (
@@ -27,21 +27,7 @@ DAY2 = datetime(2024, 3, 5, 23, 59, tzinfo=UTC)
 
 
 def article(n: int, when: datetime = DAY1) -> Article:
-    return Article(
-        article_id=f"a{n}",
-        feed_url="f",
-        source="s",
-        url=f"https://x.test/{n}",
-        guid="",
-        title=f"T{n}",
-        published_at=when,
-        date_source="published",
-        fetched_at=when,
-        language="en",
-        text=f"T{n}\n\nBody.",
-        word_count=2,
-        text_source="feed",
-    )
+    return make_article(f"a{n}", published_at=when)
 
 
 def mention(n: int, actor: str, when: datetime = DAY1) -> Mention:

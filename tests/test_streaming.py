@@ -26,7 +26,7 @@ from apache_beam.runners.direct.direct_runner import BundleBasedDirectRunner
 from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms import window
-from conftest import REPO
+from conftest import REPO, make_article
 from servers import Route, serve
 
 from schemas import Article, pyarrow_partitioning
@@ -36,21 +36,7 @@ NOW = datetime(2024, 3, 20, 12, 0, tzinfo=UTC)
 
 
 def article(n: int, published: datetime = NOW, feed: str = "f") -> Article:
-    return Article(
-        article_id=f"a{n}",
-        feed_url=feed,
-        source="s",
-        url=f"https://x.test/{n}",
-        guid="",
-        title=f"T{n}",
-        published_at=published,
-        date_source="published",
-        fetched_at=published,
-        language="en",
-        text=f"T{n}\n\nBody.",
-        word_count=2,
-        text_source="feed",
-    )
+    return make_article(f"a{n}", published_at=published, feed_url=feed)
 
 
 def streaming_pipeline() -> beam.Pipeline:
