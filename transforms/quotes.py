@@ -1314,6 +1314,10 @@ def _finding(
 ) -> QuoteFinding:
     s_start, s_end = speaker.text_span if speaker is not None else NO_SPAN
     a_start, a_end = speaker.antecedent if speaker is not None else NO_SPAN
+    # '"We will not be intimidated," he said': the comma belongs to the attribution,
+    # not to what was said; a full stop or a question mark is kept.
+    while end > start and text[end - 1] in ",;: \n":
+        end -= 1
     return QuoteFinding(
         start_char=start,
         end_char=end,
