@@ -171,11 +171,13 @@ def main() -> int:
         articles = count_articles(output, seen)
     server.shutdown()
 
-    def peak_until(limit: int) -> int:
-        return max((r for _, a, r in samples if a <= limit), default=0)
+    def peak_between(low: int, high: int) -> int:
+        return max((r for _, a, r in samples if low <= a <= high), default=0)
 
-    at_1k = peak_until(1_000)
-    at_10k = peak_until(args.articles)
+    # Peak up to the 1,000th article (model load and first polls included) against
+    # the peak over the last 10% before the Nth: growth shows up in the second.
+    at_1k = peak_between(0, 1_000)
+    at_10k = peak_between(int(args.articles * 0.9), args.articles)
     growth = (at_10k - at_1k) / at_1k if at_1k else float("nan")
     result = {
         "articles_committed": articles,

@@ -98,20 +98,23 @@ class PollTicksFn(beam.DoFn):
             element["deadline"],
         )
         position = tracker.current_restriction().start
-        while True:
-            now = time.time()
-            if stop_requested() or (deadline and now >= deadline):
-                tracker.try_claim(tracker.current_restriction().stop)  # done
-                return
-            due = start + position * interval
-            if due > now:
-                wake = min(due, now + self.WAKE_SECONDS)
-                tracker.defer_remainder(Timestamp.of(wake))
-                return
-            if not tracker.try_claim(position):
-                return
-            yield window.TimestampedValue(position, Timestamp.of(now))
-            position += 1
+        now = time.time()
+        if stop_requested() or (deadline and now >= deadline):
+            tracker.try_claim(tracker.current_restriction().stop)  # done
+            return
+        due = start + position * interval
+        if due > now:
+            tracker.defer_remainder(Timestamp.of(min(due, now + self.WAKE_SECONDS)))
+            return
+        if not tracker.try_claim(position):
+            return
+        yield window.TimestampedValue(position, Timestamp.of(now))
+        # One tick per bundle, even when behind schedule: the bundle's end is what
+        # lets the in-process runner commit this poll's rows before the next one.
+        if position + 1 >= tracker.current_restriction().stop:
+            return  # that was the last poll
+        next_due = start + (position + 1) * interval
+        tracker.defer_remainder(Timestamp.of(max(next_due, time.time())))
 
 
 def feeds_for_tick(tick: int, specs: tuple[str, ...]) -> Iterator:
