@@ -267,7 +267,11 @@ class DedupAcrossPolls(beam.PTransform):
 
 
 def commit_window_fn(output: str, dataset: str) -> beam.DoFn:
-    """A DoFn that buffers one partition's rows for a window, then commits them.
+    """A DoFn that buffers a shard's rows for a window, then commits them.
+
+    Keys are a fixed number of shards (``COMMIT_SHARDS``), not partitions: actors
+    are unbounded, and keyed state per actor per window is what a long run would
+    accumulate; each commit writes one file per partition among its rows.
 
     The file names depend only on the rows, so a retried commit rewrites the same
     files instead of adding new ones; the rows' own dates choose the partition, so an
@@ -291,24 +295,32 @@ def commit_window_fn(output: str, dataset: str) -> beam.DoFn:
             rows=beam.DoFn.StateParam(rows_spec),
             commit=beam.DoFn.TimerParam(commit_spec),
         ) -> None:
-            _partition, row = element
-            rows.add(row)
+            _shard, partition_and_row = element
+            rows.add(partition_and_row)
             commit.set(window_.max_timestamp())
 
         @userstate.on_timer(commit_spec)
         def on_commit(
-            self, key=beam.DoFn.KeyParam, rows=beam.DoFn.StateParam(rows_spec)
+            self, rows=beam.DoFn.StateParam(rows_spec)
         ) -> Iterator[tuple[str, int, int]]:
-            batch = list(rows.read())
+            by_partition: dict[str, list] = {}
+            for partition, row in rows.read():
+                by_partition.setdefault(partition, []).append(row)
             rows.clear()
-            if not batch:
-                return
-            paths = write_partition(output, DATASETS[dataset], key, batch)
-            self.commits.inc()
-            yield dataset, len(batch), len(paths)
+            for partition, batch in sorted(by_partition.items()):
+                paths = write_partition(output, DATASETS[dataset], partition, batch)
+                self.commits.inc()
+                yield dataset, len(batch), len(paths)
 
     CommitWindowFn.__name__ = CommitWindowFn.__qualname__ = f"Commit_{dataset}_Fn"
     return CommitWindowFn()
+
+
+COMMIT_SHARDS = 16
+
+
+def _shard_and_partition(partition: str, row) -> tuple[int, tuple[str, object]]:
+    return zlib.crc32(partition.encode()) % COMMIT_SHARDS, (partition, row)
 
 
 class CommitWindows(beam.PTransform):
@@ -325,6 +337,7 @@ class CommitWindows(beam.PTransform):
         return (
             rows
             | "Window" >> beam.WindowInto(window.FixedWindows(self._window_seconds))
-            | "KeyByPartition" >> beam.Map(lambda r: (partition_path(spec, r), r))
+            | "KeyByShard"
+            >> beam.Map(lambda r: _shard_and_partition(partition_path(spec, r), r))
             | "Commit" >> beam.ParDo(commit_window_fn(self._output, self._dataset))
         )
