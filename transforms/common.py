@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
-import os
 import uuid
 from datetime import UTC, datetime
 
@@ -57,25 +55,17 @@ def dead_letter(
 def write_atomically(path: str, payload: bytes) -> None:
     """Write under a hidden temporary name beside ``path``, then rename onto it.
 
-    Works on every filesystem Beam knows; a reader sees the old file or the new one,
-    never half of one.
+    Works on every filesystem Beam knows; a reader, or a rerun after the process was
+    killed, sees the old file or the new one, never half of one. There is no fsync:
+    it cost ~0.5 ms a file over thousands of small partition files, and surviving a
+    power cut would also need the folders synced; a rerun rewrites what was lost.
     """
     folder, name = path.rsplit("/", 1)
     temporary = f"{folder}/.{name}.inprogress-{uuid.uuid4().hex[:12]}"
-    handle = FileSystems.create(
+    with FileSystems.create(
         temporary, compression_type=CompressionTypes.UNCOMPRESSED
-    )
-    try:
+    ) as handle:
         handle.write(payload)
-        try:
-            descriptor = handle.fileno()  # local files: make the bytes durable
-        except (AttributeError, io.UnsupportedOperation):
-            descriptor = None  # object stores commit on close
-        if descriptor is not None:
-            handle.flush()
-            os.fsync(descriptor)
-    finally:
-        handle.close()
     if FileSystems.exists(path):
         FileSystems.delete([path])  # same name means same content: replace, never add
     FileSystems.rename([temporary], [path])

