@@ -21,7 +21,6 @@ import argparse
 import hashlib
 import json
 import logging
-import os
 import statistics
 import sys
 import tempfile
@@ -157,19 +156,8 @@ def nlp_stage_costs(articles: list, model: str, batch_size: int) -> tuple[dict, 
 
 
 def writing_stage(rows: dict[str, list]) -> dict:
-    """``write_partition`` over every partition, as the pipeline writes them.
-
-    Timed twice: as is, and with ``os.fsync`` made a no-op, to show what the
-    per-file fsync of ``write_atomically`` costs on this disk.
-    """
-    result = _write_all(rows)
-    real_fsync = os.fsync
-    os.fsync = lambda _fd: None
-    try:
-        result["seconds_without_fsync"] = _write_all(rows)["seconds"]
-    finally:
-        os.fsync = real_fsync
-    return result
+    """``write_partition`` over every partition, as the pipeline writes them."""
+    return _write_all(rows)
 
 
 def _write_all(rows: dict[str, list]) -> dict:
