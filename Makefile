@@ -16,6 +16,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# The example items link to fictional .test hosts, so the demo does not fetch pages.
 demo: $(STAMP)
 	$(BIN)/newsbeam ingest --feeds examples/feeds/local.txt --output $(OUTPUT) --fetch-articles never
 	@echo
