@@ -77,7 +77,9 @@ def describe_runner(options: PipelineOptions) -> tuple[object, str]:
 
 
 def new_run_id() -> str:
-    return utc_now().strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+    """UTC time to the millisecond, then a random suffix: sorts by start time."""
+    now = utc_now()
+    return f"{now:%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}Z-{secrets.token_hex(3)}"
 
 
 def check_output_writable(output: str) -> None:

@@ -10,15 +10,14 @@ import json
 import subprocess
 import sys
 from datetime import UTC, datetime
-from email.utils import format_datetime
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import duckdb
 import polars as pl
 import pyarrow.dataset as ds
 import pytest
 from conftest import REPO
+from newsfeeds import rss
 from servers import Route, serve
 
 from pipeline.cli import main
@@ -62,23 +61,6 @@ STORIES = [
 ]
 
 
-def rss(items: list[tuple[str, datetime, str, list[str]]], title="Example") -> str:
-    entries = []
-    for link, when, headline, paragraphs in items:
-        body = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
-        entries.append(
-            f"<item><title>{escape(headline)}</title><link>{escape(link)}</link>"
-            f"<guid isPermaLink='false'>{escape(link)}</guid>"
-            f"<pubDate>{format_datetime(when)}</pubDate>"
-            f"<description>{escape(body)}</description></item>"
-        )
-    return (
-        "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel>"
-        f"<title>{title}</title><link>https://news.example.test/</link>"
-        f"<description>test</description>{''.join(entries)}</channel></rss>"
-    )
-
-
 @pytest.fixture(scope="module")
 def feeds_server():
     xml = {"Content-Type": "application/rss+xml; charset=utf-8"}
@@ -96,13 +78,18 @@ def feeds_server():
         yield server
 
 
-def ingest(feeds: list[str], output: Path, *extra: str, capsys=None) -> dict:
-    argv = ["ingest", "--output", str(output), "--fetch-articles", "never", *extra]
+RUNS = iter(range(10**6))
+
+
+def ingest(feeds: list[str], output: Path, *extra: str) -> dict:
+    """Run the CLI and return this run's record (run ids are given, not guessed)."""
+    run_id = f"test-{next(RUNS):06d}"
+    argv = ["ingest", "--output", str(output), "--fetch-articles", "never"]
+    argv += ["--run-id", run_id, *extra]
     for feed in feeds:
         argv += ["--feeds", feed]
     assert main(argv) == 0
-    [record] = sorted((output / "_runs").glob("*.json"))[-1:]
-    return json.loads(record.read_text())
+    return json.loads((output / "_runs" / f"{run_id}.json").read_text())
 
 
 @pytest.fixture(scope="module")

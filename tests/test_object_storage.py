@@ -18,12 +18,11 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from email.utils import format_datetime
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import pytest
 from conftest import REPO
+from newsfeeds import rss
 
 from pipeline.cli import main
 
@@ -60,20 +59,6 @@ LATE_STORY = (
     "Summit called for next month",
     "Sergei Lavrov said on Tuesday that a summit could take place in April.",
 )
-
-
-def rss(stories) -> str:
-    items = "".join(
-        f"<item><title>{escape(title)}</title><link>{link}</link><guid>{link}</guid>"
-        f"<pubDate>{format_datetime(when)}</pubDate>"
-        f"<description>{escape(body)}</description></item>"
-        for link, when, title, body in stories
-    )
-    return (
-        "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel>"
-        "<title>Example</title><link>https://news.example.test/</link>"
-        f"<description>test</description>{items}</channel></rss>"
-    )
 
 
 @pytest.fixture

@@ -24,13 +24,12 @@ import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from email.utils import format_datetime
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import pyarrow.dataset as ds
 import pytest
 from conftest import REPO
+from newsfeeds import rss
 
 from pipeline.cli import main
 from schemas import pyarrow_partitioning
@@ -62,23 +61,6 @@ STORIES = [
         ],
     ),
 ]
-
-
-def rss(stories) -> str:
-    """A small RSS 2.0 document whose descriptions carry the whole article."""
-    items = []
-    for link, when, headline, paragraphs in stories:
-        body = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
-        items.append(
-            f"<item><title>{escape(headline)}</title><link>{link}</link>"
-            f"<guid>{link}</guid><pubDate>{format_datetime(when)}</pubDate>"
-            f"<description>{escape(body)}</description></item>"
-        )
-    return (
-        "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel>"
-        "<title>Example</title><link>https://news.example.test/</link>"
-        f"<description>test</description>{''.join(items)}</channel></rss>"
-    )
 
 
 def free_port() -> int:
