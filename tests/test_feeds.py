@@ -450,3 +450,37 @@ def test_read_feeds_with_every_feed_failing_still_reports_each(tmp_path):
                 equal_to([(f, "failed") for f in feeds]),
                 label="Statuses",
             )
+
+
+def test_one_worker_fetches_several_feeds_at_once():
+    """Fetching is waiting: a worker keeps several feeds in flight, per-host limits
+    permitting (each feed here is its own host:port, as distinct sites would be)."""
+    import threading
+    import time
+
+    lock = threading.Lock()
+    in_flight = {"now": 0, "most": 0}
+
+    def slow(_request):
+        with lock:
+            in_flight["now"] += 1
+            in_flight["most"] = max(in_flight["most"], in_flight["now"])
+        time.sleep(0.3)
+        with lock:
+            in_flight["now"] -= 1
+        return Route(body=RSS2, headers={"Content-Type": "application/rss+xml"})
+
+    servers = [serve({"/feed": slow}) for _ in range(4)]
+    started = [s.__enter__() for s in servers]
+    try:
+        feeds = [s.url("/feed") for s in started]
+        with TestPipeline(runner=RUNNER) as pipeline:
+            out = pipeline | beam.Create(feeds) | ReadFeeds(FetchOptions(retries=0))
+            assert_that(
+                out["feeds"] | beam.Map(lambda s: s["status"]),
+                equal_to(["ok"] * 4),
+            )
+    finally:
+        for s in servers:
+            s.__exit__(None, None, None)
+    assert in_flight["most"] > 1
