@@ -6,7 +6,8 @@
 Batch and streaming share it. Streaming changes only the source (a poll tick that
 re-reads the feed list), the dedup (keyed state across polls instead of one group per
 id) and the write (a commit per window instead of one per partition at the end); the
-whole-run steps (actors across articles, the actors table) are batch-only.
+whole-run steps are batch-only: streaming resolves people against the actors earlier
+runs stored, and leaves the actors table to batch runs.
 """
 
 from __future__ import annotations
@@ -17,12 +18,21 @@ from datetime import datetime
 import apache_beam as beam
 
 from pipeline.record import RecordRun
-from transforms.actors import ResolveAcrossArticles, SummariseActors
+from transforms.actors import (
+    ResolveAcrossArticles,
+    ResolveWithStoredActors,
+    SummariseActors,
+)
 from transforms.feeds import ReadFeeds
 from transforms.fetch import FetchFullText
 from transforms.http import FetchOptions
 from transforms.nlp import Analyse
-from transforms.sinks import ReadStoredActors, ReadStoredArticleIds, WriteDatasets
+from transforms.sinks import (
+    ReadStoredActors,
+    ReadStoredArticleIds,
+    WriteDatasets,
+    read_actor_records,
+)
 from transforms.stream import DedupAcrossPolls, PollFeedList
 from transforms.text import ToArticles
 
@@ -85,7 +95,13 @@ def build(pipeline: beam.Pipeline, settings: Settings) -> None:
     )
     datasets = {"articles": articles}
     if streaming:
-        datasets.update(mentions=analysis["mentions"], quotes=analysis["quotes"])
+        resolved = {
+            "mentions": analysis["mentions"],
+            "quotes": analysis["quotes"],
+        } | "ResolveActors" >> ResolveWithStoredActors(
+            read_actor_records(settings.output)
+        )
+        datasets.update(mentions=resolved["mentions"], quotes=resolved["quotes"])
     else:
         stored_actors = pipeline | "StoredActors" >> ReadStoredActors(settings.output)
         resolved = {

@@ -233,3 +233,35 @@ def test_resolve_across_articles_links_unique_surnames() -> None:
     assert resolve_across_articles(reversed(persons)) == rewrites
     counted = resolve_across_articles(persons, {"sergey-lavrov": 5, "sergei-lavrov": 1})
     assert counted["sergei-lavrov"] == counted["lavrov"] == "sergey-lavrov"
+
+
+def test_streaming_resolves_against_stored_people():
+    from datetime import UTC, datetime
+
+    from schemas import ActorRecord
+    from transforms.actors import resolve_with_stored, stored_people_table
+
+    when = datetime(2024, 3, 1, tzinfo=UTC)
+
+    def person(actor_id: str, name: str, count: int = 3) -> ActorRecord:
+        return ActorRecord(actor_id, name, "person", "", [name], count, when, when)
+
+    records = [
+        person("david-cameron", "David Cameron", 9),
+        person("sergey-lavrov", "Sergey Lavrov", 1),
+        person("sergei-lavrov", "Sergei Lavrov", 5),
+        person("anna-berg", "Anna Berg"),
+        person("lars-berg", "Lars Berg"),
+        ActorRecord("russia", "Russia", "place", "", [], 50, when, when),
+    ]
+    table, by_surname = stored_people_table(records)
+    assert resolve_with_stored("cameron", "Cameron", True, table, by_surname) == (
+        "david-cameron",
+        "David Cameron",
+    )
+    assert resolve_with_stored(
+        "sergey-lavrov", "Sergey Lavrov", True, table, by_surname
+    ) == ("sergei-lavrov", "Sergei Lavrov")
+    assert resolve_with_stored("berg", "Berg", True, table, by_surname) is None
+    assert resolve_with_stored("cameron", "Cameron", False, table, by_surname) is None
+    assert resolve_with_stored("russia", "Russia", False, table, by_surname) is None

@@ -263,3 +263,55 @@ def test_sigterm_stops_cleanly_with_everything_written(tmp_path):
     record = json.loads(record_file.read_text())
     assert record["counts"]["articles_written"] == 2
     assert json.loads((output / "_state" / "feeds.json").read_text())["feeds"]
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_streaming_resolves_surnames_against_people_a_batch_run_stored(tmp_path):
+    from pipeline.cli import main
+
+    output = tmp_path / "out"
+    full = tmp_path / "full.xml"
+    full.write_text(rss(1), encoding="utf-8")  # "Foreign Minister Anna Berg"
+    assert (
+        main(
+            [
+                "ingest",
+                "--feeds",
+                str(full),
+                "--output",
+                str(output),
+                "--fetch-articles",
+                "never",
+            ]
+        )
+        == 0
+    )
+    later = tmp_path / "later.xml"
+    later.write_text(
+        rss(1)
+        .replace("story-0", "story-99")
+        .replace("Foreign Minister Anna Berg", "Berg"),
+        encoding="utf-8",
+    )
+    assert (
+        main(
+            [
+                "ingest",
+                "--streaming",
+                "--feeds",
+                str(later),
+                "--output",
+                str(output),
+                "--poll-interval",
+                "1",
+                "--max-polls",
+                "1",
+                "--fetch-articles",
+                "never",
+            ]
+        )
+        == 0
+    )
+    speakers = set(read_ids(output, "quotes", "speaker_id"))
+    assert speakers == {"anna-berg"}

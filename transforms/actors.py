@@ -568,6 +568,68 @@ class ResolveAcrossArticles(beam.PTransform):
         }
 
 
+def stored_people_table(records: Iterable[ActorRecord]) -> tuple[dict, dict]:
+    """From the actors earlier runs stored: the rewrite table for their ids, and the
+    one full-name person for each surname that has exactly one.
+
+    Streaming cannot wait for the whole run, so it resolves against what is stored.
+    """
+    people = [r for r in records if r.type == "person"]
+    table = rewrite_table(((r.actor_id, r.name), r.mention_count) for r in people)
+    by_surname: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for r in people:
+        words = name_words(r.name)
+        if len(words) >= 2 and r.actor_id not in table:
+            by_surname[words[-1]].add((r.actor_id, r.name))
+    unique = {w: next(iter(ids)) for w, ids in by_surname.items() if len(ids) == 1}
+    return table, unique
+
+
+def resolve_with_stored(
+    actor_id: str, name: str, is_person: bool, table: dict, by_surname: dict
+) -> tuple[str, str] | None:
+    """The stored person an id or a lone surname stands for, if there is one."""
+    target = table.get(actor_id)
+    if target is None and is_person:
+        words = name_words(name)
+        if len(words) == 1:
+            target = by_surname.get(words[0])
+    return target if target and target[0] != actor_id else None
+
+
+class ResolveWithStoredActors(beam.PTransform):
+    """Streaming's cross-article step: ``{"mentions", "quotes"}`` resolved against the
+    people earlier (batch) runs stored, with no wait for the end of the stream."""
+
+    def __init__(self, records: list[ActorRecord]) -> None:
+        super().__init__()
+        self._table, self._by_surname = stored_people_table(records)
+
+    def expand(self, streams):
+        table, by_surname = self._table, self._by_surname
+
+        def mention(m: Mention) -> Mention:
+            target = resolve_with_stored(
+                m.actor_id, m.actor_name, m.actor_type == "person", table, by_surname
+            )
+            if target is None:
+                return m
+            return replace(m, actor_id=target[0], actor=target[0], actor_name=target[1])
+
+        def quote(q: Quote) -> Quote:
+            target = resolve_with_stored(
+                q.speaker_id, q.speaker, True, table, by_surname
+            )
+            if target is None:
+                return q
+            return replace(q, speaker_id=target[0], speaker=target[1])
+
+        return {
+            "mentions": streams["mentions"] | "StoredMentions" >> beam.Map(mention),
+            "quotes": streams["quotes"] | "StoredQuotes" >> beam.Map(quote),
+        }
+
+
 class SummariseActors(beam.PTransform):
     """Mentions of this run, plus stored actors → one merged record per actor."""
 

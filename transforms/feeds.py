@@ -31,6 +31,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 import apache_beam as beam
 import feedparser
 from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import TimestampedValue
+from apache_beam.utils.timestamp import Timestamp
 
 from schemas import DeadLetter, FeedItem
 from transforms.common import (
@@ -550,11 +552,19 @@ class FetchFeedFn(beam.DoFn):
             threads = min(len(feeds), FETCH_THREADS)
             with ThreadPoolExecutor(threads, thread_name_prefix="feed") as pool:
                 results = list(pool.map(lambda f: list(self._read_one(f)), feeds))
+        # Batching stamped the feeds with the end of the window; what was read is
+        # stamped with when it was read, so streaming windows see the poll's time.
+        when = Timestamp.now()
         for outputs in results:
             for output in outputs:
-                if isinstance(output, beam.pvalue.TaggedOutput) and output.tag == FEEDS:
-                    self._count(output.value)
-                yield output
+                if isinstance(output, beam.pvalue.TaggedOutput):
+                    if output.tag == FEEDS:
+                        self._count(output.value)
+                    yield beam.pvalue.TaggedOutput(
+                        output.tag, TimestampedValue(output.value, when)
+                    )
+                else:
+                    yield TimestampedValue(output, when)
 
     def _count(self, status: Mapping[str, Any]) -> None:
         if status["status"] == "ok":

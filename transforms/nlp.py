@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils import shared
+from apache_beam.utils.timestamp import Timestamp
 
 from schemas import Article, Mention, Quote
 from transforms.actors import ActorRegistry, slugify
@@ -195,7 +197,13 @@ class AnalyseBatchFn(beam.DoFn):
         handle = self._model()
         with handle.lock:  # rows are plain values: they may leave after the zone
             outputs = list(self._parse_and_extract(batch, handle.nlp))
-        yield from outputs
+        # Batching stamped the batch with the end of the window; the rows carry the
+        # time they were made, so a streaming window commits them when it closes.
+        when = Timestamp.now()
+        for output in outputs:
+            yield beam.pvalue.TaggedOutput(
+                output.tag, TimestampedValue(output.value, when)
+            )
 
     def _parse_and_extract(self, batch: list[Article], nlp) -> Iterator:
         fits = [a for a in batch if len(a.text) <= nlp.max_length]
