@@ -28,10 +28,11 @@ from transforms.fetch import FetchFullText
 from transforms.http import FetchOptions
 from transforms.nlp import Analyse
 from transforms.sinks import (
-    ReadStoredActors,
-    ReadStoredArticleIds,
+    ReadStored,
     WriteDatasets,
     read_actor_records,
+    read_article_ids,
+    stored_article_files,
 )
 from transforms.stream import DedupAcrossPolls, PollFeedList
 from transforms.text import ToArticles
@@ -83,8 +84,8 @@ def build(pipeline: beam.Pipeline, settings: Settings) -> None:
         dedup = DedupAcrossPolls(settings.retention_seconds, settings.output)
         unique = read["items"] | "ToArticles" >> ToArticles(dedup=dedup)
     else:
-        stored_ids = pipeline | "StoredArticleIds" >> ReadStoredArticleIds(
-            settings.output
+        stored_ids = pipeline | "StoredArticleIds" >> ReadStored(
+            settings.output, read_article_ids, listing=stored_article_files
         )
         unique = read["items"] | "ToArticles" >> ToArticles(stored_ids)
     articles = unique["articles"] | "FetchFullText" >> FetchFullText(
@@ -103,7 +104,9 @@ def build(pipeline: beam.Pipeline, settings: Settings) -> None:
         )
         datasets.update(mentions=resolved["mentions"], quotes=resolved["quotes"])
     else:
-        stored_actors = pipeline | "StoredActors" >> ReadStoredActors(settings.output)
+        stored_actors = pipeline | "StoredActors" >> ReadStored(
+            settings.output, read_actor_records
+        )
         resolved = {
             "mentions": analysis["mentions"],
             "quotes": analysis["quotes"],

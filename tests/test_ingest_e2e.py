@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -17,7 +16,7 @@ import polars as pl
 import pyarrow.dataset as ds
 import pytest
 from conftest import REPO
-from newsfeeds import rss
+from newsfeeds import STORIES, rss
 from servers import Route, serve
 
 from pipeline.cli import main
@@ -25,40 +24,6 @@ from pipeline.query import run_query
 from schemas import DATASETS, pyarrow_partitioning
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
-
-STORIES = [
-    (
-        "https://news.example.test/uk-russia/talks?utm_source=rss",
-        datetime(2024, 3, 4, 8, 0, tzinfo=UTC),
-        "Foreign ministers trade warnings in Moscow",
-        [
-            "British Foreign Secretary David Cameron met Russian Foreign Minister "
-            "Sergei Lavrov in Moscow on Monday.",
-            '"We will not be intimidated," Cameron said after the meeting.',
-            'Lavrov told reporters: "Our relations are at their lowest point."',
-            "The Kremlin said that the talks had been useful.",
-        ],
-    ),
-    (
-        "https://news.example.test/uk-russia/sanctions",
-        datetime(2024, 3, 5, 14, 30, tzinfo=UTC),
-        "London widens sanctions on Russian banks",
-        [
-            "The United Kingdom announced new sanctions on Russian banks on Tuesday.",
-            "Cameron said that the measures would stay until Russia changed course.",
-            "Dmitry Peskov, the Kremlin spokesman, said the sanctions were illegal.",
-        ],
-    ),
-    (
-        "https://news.example.test/sport/final",
-        datetime(2024, 3, 5, 20, 0, tzinfo=UTC),
-        "Late goal settles the cup final",
-        [
-            "Manchester United beat Chelsea 2-1 at Wembley on Tuesday evening.",
-            '"It was a great night for the club," said the manager, Erik ten Hag.',
-        ],
-    ),
-]
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from conftest import TEST_RUNNER, make_article
 
 from schemas import DATASETS, Article, DeadLetter, Mention, pyarrow_partitioning
 from transforms.sinks import (
-    ReadStoredArticleIds,
+    ReadStored,
     UnsafePartitionError,
     WriteDatasets,
     partition_path,
@@ -145,5 +145,7 @@ def test_stored_article_ids_are_read_back(tmp_path):
     from apache_beam.testing.util import assert_that, equal_to
 
     with TestPipeline(runner=TEST_RUNNER) as p:
-        ids = p | ReadStoredArticleIds(str(tmp_path))
+        ids = p | ReadStored(
+            str(tmp_path), read_article_ids, listing=stored_article_files
+        )
         assert_that(ids, equal_to(["a1", "a2"]))

@@ -224,26 +224,36 @@ def read_article_ids(path: str) -> list[str]:
     return table.column("article_id").to_pylist()
 
 
-class ReadStoredArticleIds(beam.PTransform):
-    """Ids of the articles earlier runs already wrote under ``output``.
+class ReadStored(beam.PTransform):
+    """What earlier runs left under ``output``.
 
-    Feeding these into the dedup step is what makes reruns and overlapping runs
-    idempotent: an article already stored is counted as a duplicate, not analysed
-    and written again.
+    ``listing(output)`` names the pieces to read (spread over workers) and
+    ``reader(piece)`` reads one; without a listing, ``reader(output)`` reads it all.
+    The stored article ids feed the dedup step, which is what makes reruns and
+    overlapping runs idempotent; the stored actors feed the actor pass.
     """
 
-    def __init__(self, output: str) -> None:
+    def __init__(self, output: str, reader, listing=None) -> None:
         super().__init__()
         self._output = output
+        self._reader = reader
+        self._listing = listing
 
     def expand(self, pbegin):
-        return (
-            pbegin
-            | "Start" >> beam.Create([self._output])
-            | "ListArticleFiles" >> beam.FlatMap(stored_article_files)
-            | "ReshuffleFiles" >> beam.Reshuffle()
-            | "ReadIds" >> beam.FlatMap(read_article_ids)
-        )
+        pieces = pbegin | "Start" >> beam.Create([self._output])
+        if self._listing is not None:
+            pieces = (
+                pieces
+                | "List" >> beam.FlatMap(self._listing)
+                | "Spread" >> beam.Reshuffle()
+            )
+        return pieces | "Read" >> beam.FlatMap(self._reader)
+
+
+def stored_article_ids(output: str) -> Iterator[str]:
+    """Every article id stored under ``output``, read in this process."""
+    for path in stored_article_files(output):
+        yield from read_article_ids(path)
 
 
 # ------------------------------------------------------------------------ actors
@@ -273,19 +283,6 @@ def write_actor_records(
     rows = sort_rows(ACTORS_SPEC, records)
     write_atomically(actors_file(output), parquet_bytes(to_table(rows, ACTORS_SPEC)))
     return "actors", len(rows), 1
-
-
-class ReadStoredActors(beam.PTransform):
-    def __init__(self, output: str) -> None:
-        super().__init__()
-        self._output = output
-
-    def expand(self, pbegin):
-        return (
-            pbegin
-            | "Start" >> beam.Create([self._output])
-            | "ReadActors" >> beam.FlatMap(read_actor_records)
-        )
 
 
 class WriteActors(beam.PTransform):

@@ -201,10 +201,9 @@ class DedupAcrossPollsFn(beam.DoFn):
     def setup(self) -> None:
         self._stored: set[str] = set()
         if self._output:
-            from transforms.sinks import read_article_ids, stored_article_files
+            from transforms.sinks import stored_article_ids
 
-            for path in stored_article_files(self._output):
-                self._stored.update(read_article_ids(path))
+            self._stored.update(stored_article_ids(self._output))
 
     def process(
         self,
