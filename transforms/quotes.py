@@ -29,6 +29,7 @@ sentence; subjects and clauses are therefore kept inside the paragraph of their 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -343,6 +344,7 @@ class _Context:
         self.text = doc.text
         self.paragraphs = _paragraphs(self.text)
         self.quoted = [False] * len(doc)  # token inside a direct quote
+        self.token_starts = [token.idx for token in doc]
         self.ents_by_token: dict[int, Span] = {}
         for ent in doc.ents:
             for token in ent:
@@ -361,16 +363,9 @@ class _Context:
         return 0
 
     def tokens_between(self, start: int, end: int) -> list[Token]:
-        doc = self.doc
-        first = doc.char_span(start, start, alignment_mode="expand")
-        index = first.start if first is not None else 0
-        while index < len(doc) and doc[index].idx < start:
-            index += 1
-        tokens = []
-        while index < len(doc) and doc[index].idx < end:
-            tokens.append(doc[index])
-            index += 1
-        return tokens
+        """The tokens that start at or after ``start`` and before ``end``."""
+        first = bisect_left(self.token_starts, start)
+        return list(self.doc[first : bisect_left(self.token_starts, end, first)])
 
     def clip(self, span: tuple[int, int], anchor: int) -> tuple[int, int]:
         """Keep a span inside the paragraph of ``anchor``: the parser does not know
@@ -1211,7 +1206,7 @@ def extract_quotes(doc: Doc) -> list[QuoteFinding]:
     ``doc`` must be parsed (tagger, parser and NER); its text is the article with
     paragraphs separated by blank lines and the headline as the first paragraph.
     """
-    if not doc.text.strip():
+    if all(token.is_space for token in doc):  # doc.text joins every token: not here
         return []
     if not doc.has_annotation("DEP"):
         raise ValueError(
