@@ -78,13 +78,14 @@ def parquet_bytes(table: pa.Table) -> bytes:
 
     zstd spends ~0.4 ms setting up each column chunk, which is most of the cost of a
     partition of a few rows (one actor on one day), and such a file is no smaller
-    with zstd than with snappy.
+    with zstd than with snappy. Nor does a dictionary pay for itself in a few rows:
+    without one a tiny file is ~10% smaller and 20% quicker to write.
     """
     sink = io.BytesIO()
     if table.nbytes >= SMALL_TABLE_BYTES:
         pq.write_table(table, sink, compression="zstd", compression_level=3)
     else:
-        pq.write_table(table, sink, compression="snappy")
+        pq.write_table(table, sink, compression="snappy", use_dictionary=False)
     return sink.getvalue()
 
 
