@@ -12,6 +12,7 @@ all-digit actor id or a new column never changes how a reader sees them.
 from __future__ import annotations
 
 import dataclasses
+import operator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,20 @@ TS = pa.timestamp("us", tz="UTC")
 # --------------------------------------------------------------------------- rows
 
 
+def _pickled_as_tuples(cls):
+    """Pickle rows as (class, field values): Beam pickles every row that crosses
+    a shuffle, and the dataclass default (a state dict built from ``fields()``)
+    costs a third more each way."""
+    values = operator.attrgetter(*(f.name for f in dataclasses.fields(cls)))
+
+    def __reduce__(self):
+        return cls, values(self)
+
+    cls.__reduce__ = __reduce__
+    return cls
+
+
+@_pickled_as_tuples
 @dataclass(frozen=True, slots=True)
 class FeedItem:
     """One entry of a parsed feed, before it becomes an article (never written)."""
@@ -39,6 +54,7 @@ class FeedItem:
     date_error: str = ""
 
 
+@_pickled_as_tuples
 @dataclass(frozen=True, slots=True)
 class Article:
     article_id: str
@@ -56,6 +72,7 @@ class Article:
     text_source: str  # feed | page
 
 
+@_pickled_as_tuples
 @dataclass(frozen=True, slots=True)
 class Mention:
     mention_id: str
@@ -72,6 +89,7 @@ class Mention:
     published_at: datetime
 
 
+@_pickled_as_tuples
 @dataclass(frozen=True, slots=True)
 class Quote:
     quote_id: str
@@ -91,6 +109,7 @@ class Quote:
     published_at: datetime
 
 
+@_pickled_as_tuples
 @dataclass(frozen=True, slots=True)
 class ActorRecord:
     """One actor as seen across every run into an output directory."""
@@ -105,6 +124,7 @@ class ActorRecord:
     last_seen: datetime
 
 
+@_pickled_as_tuples
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
     stage: str
