@@ -26,7 +26,7 @@ from transforms.actors import (
 from transforms.feeds import ReadFeeds
 from transforms.fetch import FetchFullText
 from transforms.http import FetchOptions
-from transforms.nlp import Analyse
+from transforms.nlp import Analyse, StartModelLoadFn
 from transforms.sinks import (
     ReadStored,
     WriteDatasets,
@@ -79,6 +79,9 @@ def build(pipeline: beam.Pipeline, settings: Settings) -> None:
         sources = pipeline | "FeedSources" >> beam.Create(list(settings.feeds))
     read = sources | "ReadFeeds" >> ReadFeeds(
         settings.fetch, settings.feed_state, spread=not streaming
+    )
+    _ = read["items"] | "StartModelLoad" >> beam.ParDo(
+        StartModelLoadFn(settings.spacy_model)
     )
     if streaming:
         dedup = DedupAcrossPolls(settings.retention_seconds, settings.output)

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 import spacy
+from conftest import shared_path
 from spacy.tokens import Doc
 
-from tests.conftest import shared_path
-from transforms import attribute_rules
-from transforms.attribute_rules import RuleLookup, speed_up_attribute_ruler
+from transforms import lookup_rules
+from transforms.lookup_rules import RuleLookup, speed_up_attribute_ruler
 from transforms.nlp import DEFAULT_MODEL, load_model
 
 REPO = Path(__file__).resolve().parents[1]
@@ -134,7 +134,7 @@ def test_the_model_matches_as_stock_on_every_gold_text(monkeypatch):
     for doc in docs:
         tokens += len(doc)
         assert lookup.match(doc) == ruler.match(doc)
-    monkeypatch.setattr(attribute_rules, "MAX_CACHED", 50)
+    monkeypatch.setattr(lookup_rules, "MAX_CACHED", 50)
     small = RuleLookup(ruler)
     assert all(small.match(doc) == ruler.match(doc) for doc in docs)
     assert tokens > (3_000 if len(texts) == len(TEXTS) else 10_000)

@@ -53,3 +53,23 @@ def test_analyse_routes_mentions_quotes_and_failures():
             equal_to([("nlp", "too_long")]),
             label="TooLong",
         )
+
+
+def test_a_model_loads_once_per_process_and_a_failure_waits_for_its_caller():
+    from transforms import nlp
+
+    first = nlp._loading("newsbeam_no_such_model_a", background=True)
+    again = nlp._loading("newsbeam_no_such_model_a")  # not a second load
+    assert again is first
+    assert isinstance(first.exception(timeout=60), OSError)  # kept, not raised here
+
+
+def test_the_model_starts_loading_only_when_an_item_arrives():
+    from transforms import nlp
+
+    with TestPipeline(runner=TEST_RUNNER) as p:
+        _ = p | beam.Create([]) | beam.ParDo(nlp.StartModelLoadFn("newsbeam_m_none"))
+    assert "newsbeam_m_none" not in nlp._LOADS  # nothing new: no model
+    with TestPipeline(runner=TEST_RUNNER) as p:
+        _ = p | beam.Create([1, 2]) | beam.ParDo(nlp.StartModelLoadFn("newsbeam_m_one"))
+    assert nlp._LOADS["newsbeam_m_one"].exception(timeout=60) is not None

@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 import apache_beam as beam
@@ -69,12 +70,12 @@ def check_model(name: str) -> None:
 def load_model(name: str):
     """The named pipeline, its attribute rules matched by lookup when they allow it.
 
-    The annotations are the model's own either way (see ``attribute_rules``); the
+    The annotations are the model's own either way (see ``lookup_rules``); the
     lookup takes ~0.25 s where the stock matcher takes ~3.7 s on the benchmark.
     """
     import spacy
 
-    from transforms.attribute_rules import speed_up_attribute_ruler
+    from transforms.lookup_rules import speed_up_attribute_ruler
 
     nlp = spacy.load(name)
     speed_up_attribute_ruler(nlp)
@@ -169,9 +170,56 @@ class _ModelHandle:
     """
 
     def __init__(self, model_name: str, aliases: str | None) -> None:
-        self.nlp = load_model(model_name)
+        self.nlp = _loading(model_name).result()
         self.registry = ActorRegistry.load(aliases)
         self.lock = threading.Lock()
+
+
+_LOADS: dict[str, Future] = {}  # model name -> its load, once per process
+_LOADS_LOCK = threading.Lock()
+
+
+def _loading(model_name: str, *, background: bool = False) -> Future:
+    """The process's one load of ``model_name``, started now if it was not yet.
+
+    In the background it overlaps what a worker does before its first batch:
+    cleaning texts, waiting on the dedup shuffle.
+    """
+    with _LOADS_LOCK:
+        future = _LOADS.get(model_name)
+        if future is None:
+            future = _LOADS[model_name] = Future()
+            start = True
+        else:
+            start = False
+    if start:
+
+        def load() -> None:
+            try:
+                future.set_result(load_model(model_name))
+            except BaseException as error:  # noqa: BLE001 - handed to the waiter
+                future.set_exception(error)
+
+        if background:
+            threading.Thread(target=load, name="newsbeam-model", daemon=True).start()
+        else:
+            load()
+    return future
+
+
+class StartModelLoadFn(beam.DoFn):
+    """Starts loading the model, in the background, when the first item arrives.
+
+    A side branch on the feed items: a worker that will parse learns so a stage or
+    two before its first batch, and a run where no feed changed never loads it.
+    """
+
+    def __init__(self, model_name: str) -> None:
+        self._model_name = model_name
+
+    def process(self, _item) -> Iterator:
+        _loading(self._model_name, background=True)
+        return iter(())
 
 
 class AnalyseBatchFn(beam.DoFn):
