@@ -42,8 +42,15 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
 
 def format_summary(record: dict, output: str, record_path: str) -> str:
     counts = record["counts"]
+    if record.get("pipeline_started", True):
+        headline = f"newsbeam ingest: run {record['run_id']} on {record['runner']}"
+    else:
+        headline = (
+            f"newsbeam ingest: run {record['run_id']}: no feed changed since the "
+            "last run, so no pipeline was started"
+        )
     lines = [
-        f"newsbeam ingest: run {record['run_id']} on {record['runner']}",
+        headline,
         f"  feeds read          {counts['feeds']} ({counts['feeds_failed']} failed)",
         f"  items seen          {counts['items_seen']}",
         f"  articles written    {counts['articles_written']}",

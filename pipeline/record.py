@@ -247,7 +247,7 @@ class RecordRun(beam.PTransform):
         if self._streaming:
             return self._expand_streaming(streams)
         tally = _events(streams) | "Tally" >> beam.CombineGlobally(TallyRunFn())
-        return tally | "WriteRecord" >> beam.Map(_write_record, self._meta)
+        return tally | "WriteRecord" >> beam.Map(commit_batch_run, self._meta)
 
     def _expand_streaming(self, streams: dict):
         """Each bundle's tally is merged into keyed state and the record rewritten.
@@ -321,10 +321,19 @@ def commit_streaming_state(output: str, previous: dict, record: dict) -> None:
     save_feed_state(output, next_feed_state(previous, statuses, utc_now()))
 
 
-def _write_record(tally: RunTally, meta) -> str:
+def commit_batch_run(tally: RunTally, meta, pipeline_started: bool = True) -> str:
     """Commit the feed state, then the record: both only after what they count."""
     output, run_id, runner, started_at, feeds, feed_state = meta
     good = [p.last_good for p in tally.polls.values() if p.last_good]
     save_feed_state(output, next_feed_state(feed_state, good, utc_now()))
     record = build_record(run_id, runner, started_at, feeds, tally, utc_now())
+    record["pipeline_started"] = pipeline_started
     return write_record(output, record)
+
+
+def tally_of(statuses: list[dict]) -> RunTally:
+    """The tally of a run that only checked its feeds."""
+    tally = RunTally()
+    for status in statuses:
+        tally.polls.setdefault(status["feed"], FeedPolls()).add(status)
+    return tally

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from transforms.feeds import (
     expand_sources,
     parse_feed,
     sniff,
+    unchanged_feeds,
 )
 from transforms.http import FetchOptions
 
@@ -484,3 +486,42 @@ def test_one_worker_fetches_several_feeds_at_once():
         for s in servers:
             s.__exit__(None, None, None)
     assert in_flight["most"] > 1
+
+
+# ------------------------------------------------------------- unchanged feeds
+
+
+def test_unchanged_feeds_reports_each_feed_when_none_changed(tmp_path):
+    paths = []
+    for n in range(3):
+        path = tmp_path / f"f{n}.xml"
+        path.write_bytes(RSS2)
+        paths.append(str(path))
+    digest = hashlib.sha256(RSS2).hexdigest()
+    state = {path: {"body_sha256": digest} for path in paths}
+    statuses = unchanged_feeds(paths, state, FetchOptions())
+    assert [s["feed"] for s in statuses] == paths
+    assert {s["status"] for s in statuses} == {"not_modified"}
+    assert {s["body_sha256"] for s in statuses} == {digest}
+    assert unchanged_feeds(paths, state, FetchOptions(), limit=2) is None  # many
+    assert unchanged_feeds(paths, dict(list(state.items())[:2]), FetchOptions()) is None
+    (tmp_path / "f1.xml").write_bytes(RSS2 + b" ")
+    assert unchanged_feeds(paths, state, FetchOptions()) is None
+    (tmp_path / "f2.xml").unlink()  # a failure is the pipeline's to record
+    assert unchanged_feeds(paths[2:], state, FetchOptions()) is None
+
+
+def test_unchanged_feeds_stops_at_the_first_feed_that_changed():
+    def conditional(request):
+        if request.headers.get("if-none-match") == '"v1"':
+            return Route(status=304)
+        return Route(body=RSS2, headers={"ETag": '"v2"'})
+
+    with serve({"/a": conditional, "/b": conditional, "/c": conditional}) as server:
+        feeds = [server.url(p) for p in ("/a", "/b", "/c")]
+        state = {feed: {"etag": '"v1"', "body_sha256": "x"} for feed in feeds}
+        statuses = unchanged_feeds(feeds, state, FetchOptions())
+        assert [s["http_status"] for s in statuses] == [304, 304, 304]
+        state[feeds[1]]["etag"] = '"v0"'  # the server has moved on for /b
+        assert unchanged_feeds(feeds, state, FetchOptions()) is None
+        assert [server.hits(p) for p in ("/a", "/b", "/c")] == [2, 2, 1]

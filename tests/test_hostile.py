@@ -821,6 +821,8 @@ def test_conditional_get_and_unchanged_body_cost_no_parsing(tmp_path):
         assert feed["items_seen"] == 0 and feed["articles_written"] == 0
     assert second["counts"]["items_seen"] == 0
     assert second["counts"]["mentions"] == 0 and second["counts"]["quotes"] == 0
+    assert second["pipeline_started"] is False  # checked before any Beam start-up
+    assert len(sent) == 2  # and with one request per feed, as the pipeline would
     assert_accounted(second, feeds)
 
 

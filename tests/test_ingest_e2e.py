@@ -273,9 +273,16 @@ def test_unchanged_feeds_cost_no_parsing_and_changed_ones_add_only_new(tmp_path)
     assert second["feeds"][0]["status"] == "not_modified"
     assert second["counts"]["items_seen"] == 0
     assert second["counts"]["articles_written"] == 0
+    assert second["pipeline_started"] is False
+    checked = json.loads((output / "_state" / "feeds.json").read_text())
+    assert (
+        checked["feeds"][str(feed)]["checked_at"]
+        > (state["feeds"][str(feed)]["checked_at"])
+    )
 
     feed.write_text(rss(STORIES[:2], "Local"), encoding="utf-8")
     third = ingest([str(feed)], output)
+    assert third["pipeline_started"] is True
     assert third["feeds"][0]["status"] == "ok"
     assert third["counts"]["items_seen"] == 2
     assert third["counts"]["articles_written"] == 1

@@ -1272,6 +1272,110 @@ def feed_status(
     }
 
 
+class FeedBytes(NamedTuple):
+    """A feed's body as read, and whether it is what the last run committed."""
+
+    body: bytes = b""
+    content_type: str | None = None
+    status: int | None = None  # HTTP status; None for a local file
+    etag: str | None = None
+    last_modified: str | None = None
+    body_sha256: str | None = None
+    unchanged: bool = False  # a 304, or the same bytes as last time
+
+
+def read_feed(
+    feed: str, options: FetchOptions, previous: Mapping[str, Any]
+) -> FeedBytes:
+    """Fetch (conditionally) or read a feed; raises ``FetchError`` or ``OSError``.
+
+    ``previous`` is what the last run committed for the feed (validators, digest).
+    """
+    if not is_url(feed):
+        body = read_local(feed, options.max_bytes)
+        digest = hashlib.sha256(body).hexdigest()
+        return FeedBytes(
+            body, body_sha256=digest, unchanged=digest == previous.get("body_sha256")
+        )
+    result = fetch(
+        feed,
+        options,
+        trusted=True,
+        etag=previous.get("etag"),
+        last_modified=previous.get("last_modified"),
+    )
+    etag = result.etag or previous.get("etag")
+    modified = result.last_modified or previous.get("last_modified")
+    if result.not_modified:
+        return FeedBytes(
+            status=304,
+            etag=etag,
+            last_modified=modified,
+            body_sha256=previous.get("body_sha256"),
+            unchanged=True,
+        )
+    digest = hashlib.sha256(result.body).hexdigest()
+    if digest == previous.get("body_sha256"):  # changed validators, same bytes
+        return FeedBytes(
+            result.body,
+            result.content_type,
+            result.status,
+            etag,
+            modified,
+            digest,
+            unchanged=True,
+        )
+    return FeedBytes(
+        result.body,
+        result.content_type,
+        result.status,
+        result.etag,
+        result.last_modified,
+        digest,
+    )
+
+
+def unchanged_status(feed: str, read: FeedBytes) -> dict[str, Any]:
+    """The report of a feed that did not change: nothing to parse or analyse."""
+    return feed_status(
+        feed,
+        "not_modified",
+        http_status=read.status,
+        etag=read.etag,
+        last_modified=read.last_modified,
+        body_sha256=read.body_sha256,
+    )
+
+
+def unchanged_feeds(
+    feeds: Iterable[str],
+    state: Mapping[str, Mapping[str, Any]],
+    options: FetchOptions,
+    limit: int = 16,
+) -> list[dict[str, Any]] | None:
+    """Statuses of every feed if none changed since the last run, else None.
+
+    A scheduled run usually finds nothing new; checking the feeds one by one before
+    a pipeline starts saves the whole start-up then. The check stops at the first
+    feed that changed, failed or was never read (the pipeline reads it, and records
+    why), so a run with news pays one extra request at most; with more than
+    ``limit`` feeds it is left to the pipeline, which reads them in parallel.
+    """
+    feeds = list(feeds)
+    if len(feeds) > limit or any(feed not in state for feed in feeds):
+        return None
+    statuses = []
+    for feed in feeds:
+        try:
+            read = read_feed(feed, options, state[feed])
+        except (FetchError, OSError):
+            return None
+        if not read.unchanged:
+            return None
+        statuses.append(unchanged_status(feed, read))
+    return statuses
+
+
 class FetchFeedFn(beam.DoFn):
     """Fetch (or read) one feed and parse it; failures leave as dead letters.
 
@@ -1329,41 +1433,27 @@ class FetchFeedFn(beam.DoFn):
 
     def _read_one(self, feed: str) -> Iterator[Any]:
         fetched_at = utc_now()
-        http_status: int | None = None
-        body = b""
+        read = FeedBytes()
         previous = self._state.get(feed, {})
-        etag = modified = None
         try:
-            if is_url(feed):
-                result = fetch(
-                    feed,
-                    self._options,
-                    trusted=True,
-                    etag=previous.get("etag"),
-                    last_modified=previous.get("last_modified"),
-                )
-                http_status = result.status
-                etag, modified = result.etag, result.last_modified
-                if result.not_modified:
-                    yield from self._unchanged(feed, 304, previous)
-                    return
-                body, content_type = result.body, result.content_type
-            else:
-                body, content_type = read_local(feed, self._options.max_bytes), None
-            digest = hashlib.sha256(body).hexdigest()
-            if digest == previous.get("body_sha256"):
-                yield from self._unchanged(feed, http_status, previous, etag, modified)
+            read = read_feed(feed, self._options, previous)
+            if read.unchanged:
+                yield beam.pvalue.TaggedOutput(FEEDS, unchanged_status(feed, read))
                 return
-            parsed = parse_feed(body, feed, fetched_at, content_type=content_type)
+            parsed = parse_feed(
+                read.body, feed, fetched_at, content_type=read.content_type
+            )
         except FetchError as e:
-            yield from self._failure(feed, e.reason, e.detail, body, e.http_status)
+            yield from self._failure(feed, e.reason, e.detail, b"", e.http_status)
             return
         except FeedParseError as e:
-            yield from self._failure(feed, e.reason, e.detail, body, http_status)
+            yield from self._failure(feed, e.reason, e.detail, read.body, read.status)
             return
         except OSError as e:
             yield from self._failure(feed, "file_error", f"{feed}: {e.strerror}", b"")
             return
+        http_status, etag, modified = read.status, read.etag, read.last_modified
+        digest = read.body_sha256
         seen = len(parsed.items) + len(parsed.failures)
         yield from parsed.items
         for failure in parsed.failures:
@@ -1391,27 +1481,6 @@ class FetchFeedFn(beam.DoFn):
             "body_sha256": status.get("body_sha256"),
         }
         return status
-
-    def _unchanged(
-        self,
-        feed: str,
-        http_status: int | None,
-        previous: Mapping[str, Any],
-        etag: str | None = None,
-        modified: str | None = None,
-    ) -> Iterator[Any]:
-        """A 304, or the same bytes as last time: no parsing, no analysis."""
-        yield beam.pvalue.TaggedOutput(
-            FEEDS,
-            feed_status(
-                feed,
-                "not_modified",
-                http_status=http_status,
-                etag=etag or previous.get("etag"),
-                last_modified=modified or previous.get("last_modified"),
-                body_sha256=previous.get("body_sha256"),
-            ),
-        )
 
     def _failure(
         self,
