@@ -58,10 +58,11 @@ def test_analyse_routes_mentions_quotes_and_failures():
 def test_a_model_loads_once_per_process_and_a_failure_waits_for_its_caller():
     from transforms import nlp
 
-    first = nlp._loading("newsbeam_no_such_model_a", background=True)
-    again = nlp._loading("newsbeam_no_such_model_a")  # not a second load
-    assert again is first
-    assert isinstance(first.exception(timeout=60), OSError)  # kept, not raised here
+    nlp.start_loading_model("newsbeam_no_such_model_a")  # fails in the background
+    load = nlp._model("newsbeam_no_such_model_a")
+    assert nlp._model("newsbeam_no_such_model_a") is load  # not a second load
+    with pytest.raises(OSError):
+        load.result()  # kept for the caller, raised there
 
 
 def test_the_model_starts_loading_only_when_an_item_arrives():
@@ -69,7 +70,8 @@ def test_the_model_starts_loading_only_when_an_item_arrives():
 
     with TestPipeline(runner=TEST_RUNNER) as p:
         _ = p | beam.Create([]) | beam.ParDo(nlp.StartModelLoadFn("newsbeam_m_none"))
-    assert "newsbeam_m_none" not in nlp._LOADS  # nothing new: no model
+    assert "newsbeam_m_none" not in nlp._MODELS  # nothing new: no model
     with TestPipeline(runner=TEST_RUNNER) as p:
         _ = p | beam.Create([1, 2]) | beam.ParDo(nlp.StartModelLoadFn("newsbeam_m_one"))
-    assert nlp._LOADS["newsbeam_m_one"].exception(timeout=60) is not None
+    with pytest.raises(OSError):
+        nlp._MODELS["newsbeam_m_one"].result()

@@ -1,10 +1,15 @@
-"""Small things every stage shares: stable ids, dead-letter rows, UTC clocks."""
+"""Small things every stage shares: stable ids, dead-letter rows, UTC clocks,
+atomic writes, values loaded once per process."""
 
 from __future__ import annotations
 
 import hashlib
+import threading
 import uuid
+from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import UTC, datetime
+from typing import Any
 
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
@@ -76,3 +81,39 @@ def read_bytes(path: str) -> bytes:
         path, compression_type=CompressionTypes.UNCOMPRESSED
     ) as handle:
         return handle.read()
+
+
+class OncePerProcess:
+    """A value made once per process: on first use, or ahead of it in a thread.
+
+    For what a worker loads before it can start (a spaCy model, a language
+    model): ``start()`` begins it in the background, ``result()`` waits for it or
+    makes it now, and a failure is raised to whoever asks for the value.
+    """
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._future: Future | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._lock:
+            if self._future is not None:
+                return
+            self._future = future = Future()
+        threading.Thread(target=self._run, args=(future,), daemon=True).start()
+
+    def result(self) -> Any:
+        with self._lock:
+            future, mine = self._future, self._future is None
+            if mine:
+                self._future = future = Future()
+        if mine:
+            self._run(future)
+        return future.result()
+
+    def _run(self, future: Future) -> None:
+        try:
+            future.set_result(self._make())
+        except BaseException as error:  # noqa: BLE001 - raised to whoever waits
+            future.set_exception(error)

@@ -13,7 +13,6 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 import apache_beam as beam
@@ -24,7 +23,13 @@ from apache_beam.utils.timestamp import Timestamp
 
 from schemas import Article, Mention, Quote
 from transforms.actors import ActorRegistry, slugify
-from transforms.common import DEAD_LETTERS, dead_letter, one_line, stable_id
+from transforms.common import (
+    DEAD_LETTERS,
+    OncePerProcess,
+    dead_letter,
+    one_line,
+    stable_id,
+)
 
 if TYPE_CHECKING:  # the extractors import spaCy: only the workers that parse need it
     from transforms.entities import EntityMention
@@ -170,41 +175,30 @@ class _ModelHandle:
     """
 
     def __init__(self, model_name: str, aliases: str | None) -> None:
-        self.nlp = _loading(model_name).result()
+        self.nlp = _model(model_name).result()
         self.registry = ActorRegistry.load(aliases)
         self.lock = threading.Lock()
 
 
-_LOADS: dict[str, Future] = {}  # model name -> its load, once per process
-_LOADS_LOCK = threading.Lock()
+_MODELS: dict[str, OncePerProcess] = {}  # model name -> its one load here
+_MODELS_LOCK = threading.Lock()
 
 
-def _loading(model_name: str, *, background: bool = False) -> Future:
-    """The process's one load of ``model_name``, started now if it was not yet.
+def _model(model_name: str) -> OncePerProcess:
+    """The process's one load of ``model_name``.
 
-    In the background it overlaps what a worker does before its first batch:
-    cleaning texts, waiting on the dedup shuffle.
+    Started in the background it overlaps what a worker does before its first
+    batch: cleaning texts, waiting on the dedup shuffle.
     """
-    with _LOADS_LOCK:
-        future = _LOADS.get(model_name)
-        if future is None:
-            future = _LOADS[model_name] = Future()
-            start = True
-        else:
-            start = False
-    if start:
+    with _MODELS_LOCK:
+        if model_name not in _MODELS:
+            _MODELS[model_name] = OncePerProcess(lambda: load_model(model_name))
+        return _MODELS[model_name]
 
-        def load() -> None:
-            try:
-                future.set_result(load_model(model_name))
-            except BaseException as error:  # noqa: BLE001 - handed to the waiter
-                future.set_exception(error)
 
-        if background:
-            threading.Thread(target=load, name="newsbeam-model", daemon=True).start()
-        else:
-            load()
-    return future
+def start_loading_model(model_name: str) -> None:
+    """Load the model in this process in the background, if not loaded yet."""
+    _model(model_name).start()
 
 
 class StartModelLoadFn(beam.DoFn):
@@ -218,7 +212,7 @@ class StartModelLoadFn(beam.DoFn):
         self._model_name = model_name
 
     def process(self, _item) -> Iterator:
-        _loading(self._model_name, background=True)
+        start_loading_model(self._model_name)
         return iter(())
 
 

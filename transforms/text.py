@@ -17,7 +17,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from schemas import Article, FeedItem
-from transforms.common import DEAD_LETTERS, dead_letter, stable_id
+from transforms.common import DEAD_LETTERS, OncePerProcess, dead_letter, stable_id
 
 _WORD = re.compile(r"\w+(?:['’\-]\w+)*")
 
@@ -232,10 +232,23 @@ def detect_language(text: str) -> str:
     sample = text[:1000]
     if word_count(sample) < 3:
         return "und"
-    import py3langid
-
-    code, _score = py3langid.classify(sample)
+    code, _score = _LANGUAGE_IDENTIFIER.result().classify(sample)
     return code
+
+
+def _language_identifier():
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE)
+
+
+# py3langid's model takes ~0.5 s to load, mostly decompression that leaves the GIL
+# free: a process that will clean texts starts it while other work goes on.
+_LANGUAGE_IDENTIFIER = OncePerProcess(_language_identifier)
+
+
+def start_loading_language_identifier() -> None:
+    _LANGUAGE_IDENTIFIER.start()
 
 
 # ----------------------------------------------------------------------- articles
@@ -310,6 +323,9 @@ class ItemToArticleFn(beam.DoFn):
     def __init__(self) -> None:
         self.converted = Metrics.counter("newsbeam", "items_converted")
         self.failed = Metrics.counter("newsbeam", "items_failed")
+
+    def setup(self) -> None:
+        start_loading_language_identifier()  # while the feeds are being fetched
 
     def process(self, item: FeedItem) -> Iterator:
         try:

@@ -1,0 +1,46 @@
+"""Shared helpers: values made once per process."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from transforms.common import OncePerProcess
+
+
+def test_a_value_is_made_once_whether_started_ahead_or_asked_for():
+    made = []
+
+    def make():
+        time.sleep(0.05)
+        made.append(1)
+        return len(made)
+
+    ahead = OncePerProcess(make)
+    ahead.start()
+    ahead.start()
+    results = []
+    askers = [
+        threading.Thread(target=lambda: results.append(ahead.result()))
+        for _ in range(2)
+    ]
+    for thread in askers:
+        thread.start()
+    for thread in askers:
+        thread.join()
+    assert results == [1, 1] and made == [1]
+    on_use = OncePerProcess(lambda: "now")
+    assert on_use.result() == "now"
+
+
+def test_a_failure_is_raised_to_each_caller():
+    def broken():
+        raise OSError("model missing")
+
+    value = OncePerProcess(broken)
+    value.start()
+    for _ in range(2):
+        with pytest.raises(OSError, match="model missing"):
+            value.result()
