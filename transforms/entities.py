@@ -38,6 +38,7 @@ import bisect
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from spacy.symbols import PROPN
 from spacy.tokens import Doc, Span, Token
 
 from transforms.actors import (
@@ -519,9 +520,13 @@ def _untagged(
     covered = {i for ent in doc.ents for i in range(ent.start, ent.end)}
     covered.update(i for c in candidates for i in range(c.start, c.end))
     found = []
-    for token in doc:
-        if token.i in covered or token.pos_ != "PROPN":
+    proper_nouns = [
+        i for i, pos in enumerate(doc.to_array("POS").tolist()) if pos == PROPN
+    ]
+    for i in proper_nouns:  # as arrays: a Token object for every word costs more
+        if i in covered:
             continue
+        token = doc[i]
         text = token.text
         hit: tuple[str, Actor] | None = None
         if token.is_title:
