@@ -17,7 +17,7 @@ from datetime import datetime
 
 import apache_beam as beam
 
-from pipeline.record import RecordRun
+from pipeline.record import RecordRun, RunMeta
 from transforms.actors import (
     ResolveAcrossArticles,
     ResolveWithStoredActors,
@@ -60,6 +60,16 @@ class Settings:
     duration: float | None = None
     window_seconds: float = 60.0
     retention_seconds: float = 14 * 24 * 3600.0
+
+    def run_meta(self) -> RunMeta:
+        return RunMeta(
+            self.output,
+            self.run_id,
+            self.runner,
+            self.started_at,
+            list(self.feeds),
+            dict(self.feed_state),
+        )
 
 
 def build(pipeline: beam.Pipeline, settings: Settings) -> None:
@@ -138,12 +148,4 @@ def build(pipeline: beam.Pipeline, settings: Settings) -> None:
         "mentions": datasets["mentions"],
         "quotes": datasets["quotes"],
         "written": all_written,
-    } | "RecordRun" >> RecordRun(
-        settings.output,
-        settings.run_id,
-        settings.runner,
-        settings.started_at,
-        list(settings.feeds),
-        settings.feed_state,
-        streaming=streaming,
-    )
+    } | "RecordRun" >> RecordRun(settings.run_meta(), streaming=streaming)

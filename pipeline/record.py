@@ -12,6 +12,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 import apache_beam as beam
 from apache_beam.coders import PickleCoder
@@ -215,6 +216,17 @@ class PartialTallyFn(beam.DoFn):
         self._tallies = {}
 
 
+class RunMeta(NamedTuple):
+    """What a run record says about the run itself, fixed when the run starts."""
+
+    output: str
+    run_id: str
+    runner: str
+    started_at: datetime
+    feeds: list[str]
+    feed_state: dict  # what the last run committed, updated by this one
+
+
 class RecordRun(beam.PTransform):
     """Tallies what the run did and writes the record (batch: and the feed state).
 
@@ -222,25 +234,9 @@ class RecordRun(beam.PTransform):
     state before the record. In streaming the record is rewritten as the run goes.
     """
 
-    def __init__(
-        self,
-        output: str,
-        run_id: str,
-        runner: str,
-        started_at: datetime,
-        feeds: list[str],
-        feed_state: dict | None = None,
-        streaming: bool = False,
-    ) -> None:
+    def __init__(self, meta: RunMeta, streaming: bool = False) -> None:
         super().__init__()
-        self._meta = (
-            output,
-            run_id,
-            runner,
-            started_at,
-            list(feeds),
-            dict(feed_state or {}),
-        )
+        self._meta = meta
         self._streaming = streaming
 
     def expand(self, streams: dict):
@@ -321,7 +317,9 @@ def commit_streaming_state(output: str, previous: dict, record: dict) -> None:
     save_feed_state(output, next_feed_state(previous, statuses, utc_now()))
 
 
-def commit_batch_run(tally: RunTally, meta, pipeline_started: bool = True) -> str:
+def commit_batch_run(
+    tally: RunTally, meta: RunMeta, pipeline_started: bool = True
+) -> str:
     """Commit the feed state, then the record: both only after what they count."""
     output, run_id, runner, started_at, feeds, feed_state = meta
     good = [p.last_good for p in tally.polls.values() if p.last_good]

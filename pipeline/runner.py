@@ -243,13 +243,6 @@ def _nothing_changed(settings: Settings, statuses: list[dict]) -> Outcome:
     What the pipeline would do with such a run (one status per feed, no rows),
     without its ~1.5 s of start-up: most scheduled runs find nothing new.
     """
-    meta = (
-        settings.output,
-        settings.run_id,
-        settings.runner,
-        settings.started_at,
-        list(settings.feeds),
-        settings.feed_state,
-    )
+    meta = settings.run_meta()
     path = commit_batch_run(tally_of(statuses), meta, pipeline_started=False)
     return Outcome(None, read_record(settings.output, settings.run_id), path)

@@ -365,6 +365,11 @@ def safe_charrefs(body: bytes) -> bytes:
     """
     if _UNSURE_CHARREF.search(body) is None:
         return body
+    return _replace_forbidden_charrefs(body)
+
+
+def _replace_forbidden_charrefs(body: bytes) -> bytes:
+    """Every reference checked, one Python call each: the reference for the scan."""
 
     def replace(match: re.Match[bytes]) -> bytes:
         digits = match.group(1) or match.group(2)
