@@ -139,7 +139,9 @@ class WriteDataset(beam.PTransform):
         return (
             rows
             | "KeyByPartition" >> beam.Map(lambda row: (partition_path(spec, row), row))
-            | "GroupByPartition" >> beam.GroupByKey()
+            # A combine, not a GroupByKey: the runner gathers each bundle's rows per
+            # partition before the shuffle, which then moves lists, not single rows.
+            | "GroupByPartition" >> beam.CombinePerKey(beam.combiners.ToListCombineFn())
             | "WriteParquet"
             >> beam.ParDo(WritePartitionFn(self._output, self._dataset))
         )
