@@ -22,10 +22,11 @@ from schemas import FeedItem
 from transforms.feeds import (
     FeedParseError,
     ParsedFeed,
-    _parse_with_feedparser,
-    _parse_with_lxml,
+    _fast_parse,
+    _feedparser_parse,
     _replace_forbidden_charrefs,
     parse_feed,
+    prepare_xml,
     read_local,
     safe_charrefs,
 )
@@ -44,13 +45,14 @@ def compare(
     body: bytes, feed_url: str, content_type: str | None = None
 ) -> ParsedFeed | None:
     """The fast path's result where it accepts (asserted equal to feedparser's)."""
+    prepared, headers = prepare_xml(body, feed_url, content_type)
     try:
-        slow: ParsedFeed | FeedParseError = _parse_with_feedparser(
-            body, feed_url, FETCHED, content_type=content_type
+        slow: ParsedFeed | FeedParseError = _feedparser_parse(
+            prepared, feed_url, FETCHED, dict(headers)
         )
     except FeedParseError as e:
         slow = e
-    fast = _parse_with_lxml(body, feed_url, FETCHED, content_type=content_type)
+    fast = _fast_parse(prepared, feed_url, FETCHED, headers)
     if fast is None:
         return None
     label = f"{feed_url} ({content_type})"

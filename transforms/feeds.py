@@ -263,41 +263,24 @@ def parse_feed(
     head = body[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"{"):
         return _parse_json_feed(body, feed_url, fetched_at)
-    body = safe_charrefs(_without_wide_lie(body))
-    headers = _feedparser_headers(feed_url, content_type)
+    body, headers = prepare_xml(body, feed_url, content_type)
     fast = _fast_parse(body, feed_url, fetched_at, headers)
     if fast is not None:
         return fast
     return _feedparser_parse(body, feed_url, fetched_at, headers)
 
 
-def _parse_with_feedparser(
-    body: bytes,
-    feed_url: str,
-    fetched_at: datetime,
-    *,
-    content_type: str | None = None,
-) -> ParsedFeed:
-    """What ``parse_feed`` gives for an XML feed without the fast path.
+def prepare_xml(
+    body: bytes, feed_url: str, content_type: str | None
+) -> tuple[bytes, dict[str, str]]:
+    """The repaired body and the headers both XML paths parse with.
 
-    The reference the fast path is held to (tests compare the two).
+    ``_fast_parse`` and ``_feedparser_parse`` take what this returns; the tests
+    call each on it to hold the fast path to feedparser's result.
     """
-    body = safe_charrefs(_without_wide_lie(body))
-    headers = _feedparser_headers(feed_url, content_type)
-    return _feedparser_parse(body, feed_url, fetched_at, headers)
-
-
-def _parse_with_lxml(
-    body: bytes,
-    feed_url: str,
-    fetched_at: datetime,
-    *,
-    content_type: str | None = None,
-) -> ParsedFeed | None:
-    """What the fast path gives for an XML feed, or None where it declines."""
-    body = safe_charrefs(_without_wide_lie(body))
-    headers = _feedparser_headers(feed_url, content_type)
-    return _fast_parse(body, feed_url, fetched_at, headers)
+    return safe_charrefs(_without_wide_lie(body)), _feedparser_headers(
+        feed_url, content_type
+    )
 
 
 def _feedparser_headers(feed_url: str, content_type: str | None) -> dict[str, str]:
