@@ -117,3 +117,16 @@ class OncePerProcess:
             future.set_result(self._make())
         except BaseException as error:  # noqa: BLE001 - raised to whoever waits
             future.set_exception(error)
+
+
+def doc_text(doc, text: str | None = None) -> str:
+    """The text a spaCy ``Doc`` was made from: ``text`` if given and it fits, else
+    ``doc.text``, which joins every token again (~1.5 ms for a 600-word article)."""
+    if text is None or not len(doc):
+        return doc.text
+    last = doc[-1]
+    if last.idx + len(last.text_with_ws) != len(text) or not text.startswith(
+        doc[0].text
+    ):
+        raise ValueError("the text given is not the one the Doc was made from")
+    return text

@@ -49,6 +49,7 @@ from transforms.actors import (
     name_words,
     slugify,
 )
+from transforms.common import doc_text as whole_text
 
 KEPT_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT"})
 TYPE_OF_LABEL = {
@@ -386,13 +387,16 @@ def _link_acronyms(candidates: list[_Candidate]) -> None:
             c.actor = next(iter(found.values()))
 
 
-def extract_mentions(doc: Doc, registry: ActorRegistry) -> list[EntityMention]:
+def extract_mentions(
+    doc: Doc, registry: ActorRegistry, text: str | None = None
+) -> list[EntityMention]:
     """The actor mentions of one parsed article, in text order.
 
     Pure: reads ``doc.ents`` and token attributes only, so it is cheap enough for every
-    article and testable without Beam.
+    article and testable without Beam. ``text``, when given, is the text the doc was
+    made from.
     """
-    doc_text = doc.text  # joined from tokens on every access: read it once
+    doc_text = whole_text(doc, text)
     candidates = []
     for ent in doc.ents:
         if ent.label_ in KEPT_LABELS:

@@ -161,9 +161,10 @@ def analyse_doc(
     from transforms.entities import extract_mentions
     from transforms.quotes import extract_quotes
 
-    entities = extract_mentions(doc, registry)
+    entities = extract_mentions(doc, registry, article.text)
     mentions = [to_mention(article, entity) for entity in entities]
-    quotes = [to_quote(article, finding, entities) for finding in extract_quotes(doc)]
+    findings = extract_quotes(doc, article.text)
+    quotes = [to_quote(article, finding, entities) for finding in findings]
     return mentions, quotes
 
 

