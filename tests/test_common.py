@@ -44,3 +44,21 @@ def test_a_failure_is_raised_to_each_caller():
     for _ in range(2):
         with pytest.raises(OSError, match="model missing"):
             value.result()
+
+
+def test_doc_text_takes_the_source_text_only_when_it_fits():
+    import spacy
+
+    from transforms.common import doc_text
+
+    nlp = spacy.blank("en")
+    text = "Lavrov said: \u201cWe will respond.\u201d\n\nMay answered.  "
+    doc = nlp(text)
+    assert doc_text(doc, text) is text
+    assert doc_text(doc) == text == doc.text
+    with pytest.raises(ValueError, match="not the one the Doc was made from"):
+        doc_text(doc, text + " more")
+    with pytest.raises(ValueError):
+        doc_text(doc, "X" + text[1:])
+    empty = nlp("")
+    assert doc_text(empty, "") == ""
