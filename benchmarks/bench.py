@@ -459,7 +459,7 @@ def markdown(result: dict) -> str:
     ceil, pair = runs["ceiling"], runs["ceiling_2proc"]
     one, two, second = runs["one_worker"], runs["two_workers"], runs["second_run"]
     lines = [
-        "`make bench` (about 8 minutes) builds the corpus, times each stage and the "
+        "`make bench` (about 7 minutes) builds the corpus, times each stage and the "
         "whole CLI, and rewrites this table; `python benchmarks/bench.py --quick` "
         "does one repetition without the variants, `--render` redraws the table "
         "from `benchmarks/results/latest.json`.",

@@ -52,6 +52,8 @@ class EntityDecoder:
         if ner.cfg.get("beam_width", 1) != 1:
             raise Unsupported("beam search")
         model = ner.model
+        if not isinstance(model.ops, NumpyOps):
+            raise Unsupported("a model whose arrays are not NumPy arrays (a GPU)")
         if not model.attrs.get("has_upper") or len(model.layers) != 3:
             raise Unsupported("a model without an output layer")
         self._tok2vec, self._lower, upper = model.layers
