@@ -106,6 +106,7 @@ def slugify(name: str) -> str:
     return slug
 
 
+@lru_cache(maxsize=1 << 16)  # the same names recur across articles
 def alias_key(text: str) -> str:
     """How a name is looked up: case, accents, full stops, hyphens and "the" folded.
 
@@ -163,6 +164,7 @@ def name_rules() -> NameRules:
 _ENDINGS = (("iy", "i"), ("yy", "y"), ("ey", "ei"), ("ii", "i"), ("ya", "ia"))
 
 
+@lru_cache(maxsize=1 << 16)
 def fold_name_word(word: str) -> str:
     """One word of a person's name in a form shared by its common transliterations."""
     rules = name_rules()

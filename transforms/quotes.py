@@ -29,7 +29,7 @@ sentence; subjects and clauses are therefore kept inside the paragraph of their 
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -348,6 +348,7 @@ class _Context:
         self.doc = doc
         self.text = text
         self.paragraphs = _paragraphs(self.text)
+        self.paragraph_ends = [end for _start, end in self.paragraphs]
         self.quoted = [False] * len(doc)  # token inside a direct quote
         # The rules scan every token for a few kinds of word; reading attributes
         # as arrays spares a Token object per look, which costs more than the look
@@ -373,10 +374,11 @@ class _Context:
     # -- positions
 
     def paragraph_of(self, char: int) -> int:
-        for number, (start, end) in enumerate(self.paragraphs):
-            if char < end or number == len(self.paragraphs) - 1:
-                return number if char >= start or number == 0 else number - 1
-        return 0
+        """The paragraph holding ``char``; a character between two is the earlier's."""
+        number = min(bisect_right(self.paragraph_ends, char), len(self.paragraphs) - 1)
+        if number <= 0:
+            return 0
+        return number if char >= self.paragraphs[number][0] else number - 1
 
     def token_range(self, start: int, end: int) -> range:
         """Indices of the tokens that start at or after ``start`` and before ``end``."""
