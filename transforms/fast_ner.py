@@ -30,6 +30,7 @@ from contextlib import nullcontext
 
 import numpy as np
 from spacy.language import Language
+from thinc.api import NumpyOps
 
 FACTORY = "newsbeam_entity_recognizer"
 BEGIN, IN, LAST, UNIT, OUT = range(5)
@@ -47,8 +48,6 @@ class EntityDecoder:
     """Greedy BILUO decoding of one ``ner`` component, vectorised over documents."""
 
     def __init__(self, ner) -> None:
-        from thinc.api import NumpyOps
-
         if ner.cfg.get("beam_width", 1) != 1:
             raise Unsupported("beam search")
         model = ner.model
@@ -169,10 +168,9 @@ class EntityDecoder:
             )
             unmaxed += previous[np.where(is_open, position, 0)]
             unmaxed += self._bias
+            # maxout, one piece at a time: a reduce over a tiny axis is slow
             pieces = unmaxed.reshape(len(which), self._hidden, self._pieces)
-            hidden = pieces[
-                :, :, 0
-            ]  # maxout, one piece at a time (a tiny-axis reduce is slow)
+            hidden = pieces[:, :, 0]
             for piece in range(1, self._pieces):
                 hidden = np.maximum(hidden, pieces[:, :, piece])
             scores = self._ops.gemm(hidden, self._weights, trans2=True)
@@ -205,10 +203,8 @@ class EntityDecoder:
                 going = lengths[which] > step
                 which, position = which[going], position[going]
                 start, label = start[going], label[going]
-        return [
-            [(s, e, self._label_ids[label]) for s, e, label in entities]
-            for entities in found
-        ]
+        ids = self._label_ids
+        return [[(s, e, ids[index]) for s, e, index in spans] for spans in found]
 
     def _features(self, sub_batches) -> list[np.ndarray]:
         """Per feature, the lower layer's output for every token; row 0 pads."""
