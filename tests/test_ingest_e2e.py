@@ -237,6 +237,18 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
             ],
             "is not installed",
         ),
+        (
+            [
+                "ingest",
+                "--feeds",
+                "examples/feeds/local.txt",
+                "--output",
+                "/tmp/x",
+                "--direct_num_workers=2",
+                "--direct_running_mode=multi_threading",
+            ],
+            "use --direct_running_mode=multi_processing",
+        ),
         (["ingest", "--feedz", "x"], "unknown option --feedz"),
         (["frobnicate"], "unknown command"),
     ],
