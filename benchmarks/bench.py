@@ -190,7 +190,7 @@ def run_process(
 
 def newsbeam_command() -> list[str]:
     script = Path(PYTHON).with_name("newsbeam")
-    return [str(script)] if script.exists() else [PYTHON, "-m", "pipeline.cli"]
+    return [str(script)] if script.exists() else [PYTHON, "-m", "newsbeam.pipeline.cli"]
 
 
 @dataclass(frozen=True)

@@ -60,8 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     nlp = spacy.load(args.model)
     if args.stand_ins:  # not via transforms.nlp: that imports Beam
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-        from transforms.fast_ner import speed_up_entity_recognizer
-        from transforms.lookup_rules import speed_up_attribute_ruler
+        from newsbeam.transforms.fast_ner import speed_up_entity_recognizer
+        from newsbeam.transforms.lookup_rules import speed_up_attribute_ruler
 
         assert speed_up_attribute_ruler(nlp) and speed_up_entity_recognizer(nlp)
     loaded = time.perf_counter()

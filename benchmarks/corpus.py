@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from transforms.text import html_to_text, word_count
+from newsbeam.transforms.text import html_to_text, word_count
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = 20240318

@@ -32,13 +32,13 @@ logging.disable(logging.WARNING)  # Beam's import-time chatter
 
 import feedparser  # noqa: E402
 
-from schemas import DATASETS  # noqa: E402
-from transforms import feeds, sinks, text  # noqa: E402
-from transforms import nlp as nlp_stage  # noqa: E402
-from transforms.actors import ActorRegistry  # noqa: E402
-from transforms.common import utc_now  # noqa: E402
-from transforms.entities import extract_mentions  # noqa: E402
-from transforms.quotes import extract_quotes  # noqa: E402
+from newsbeam.schemas import DATASETS  # noqa: E402
+from newsbeam.transforms import feeds, sinks, text  # noqa: E402
+from newsbeam.transforms import nlp as nlp_stage  # noqa: E402
+from newsbeam.transforms.actors import ActorRegistry  # noqa: E402
+from newsbeam.transforms.common import utc_now  # noqa: E402
+from newsbeam.transforms.entities import extract_mentions  # noqa: E402
+from newsbeam.transforms.quotes import extract_quotes  # noqa: E402
 
 REPEATS = 5  # cheap stages are timed this many times; the median is kept
 

@@ -138,7 +138,7 @@ def main() -> int:
         command = [
             sys.executable,
             "-m",
-            "pipeline.cli",
+            "newsbeam.pipeline.cli",
             "ingest",
             "--streaming",
             "--feeds",

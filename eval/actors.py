@@ -251,8 +251,8 @@ def evaluate(fixtures: Path = FIXTURES, nlp=None) -> dict[str, dict[str, float]]
 def _evaluate(fixtures: Path, nlp=None):
     import spacy
 
-    from transforms.actors import ActorRegistry, resolve_across_articles
-    from transforms.entities import KEPT_LABELS, extract_mentions
+    from newsbeam.transforms.actors import ActorRegistry, resolve_across_articles
+    from newsbeam.transforms.entities import KEPT_LABELS, extract_mentions
 
     nlp = nlp or spacy.load(MODEL)
     registry = ActorRegistry.load()

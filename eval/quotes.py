@@ -292,7 +292,7 @@ def evaluate(
     articles: Sequence[Article], nlp=None
 ) -> tuple[dict[str, Counts], list[str]]:
     """Run the extractor over the articles; counts per source and overall."""
-    from transforms.quotes import extract_quotes
+    from newsbeam.transforms.quotes import extract_quotes
 
     if nlp is None:
         import spacy

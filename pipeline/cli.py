@@ -74,7 +74,7 @@ def format_summary(record: dict, output: str, record_path: str) -> str:
 
 def ingest(argv: list[str]) -> int:
     if any(a in ("-h", "--help") for a in argv):
-        from pipeline.options import NewsbeamOptions
+        from newsbeam.pipeline.options import NewsbeamOptions
 
         parser = argparse.ArgumentParser(
             prog="newsbeam ingest",
@@ -88,7 +88,7 @@ def ingest(argv: list[str]) -> int:
         return 0
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from pipeline.runner import UsageError, run
+    from newsbeam.pipeline.runner import UsageError, run
 
     unknown = _unknown_flags(PipelineOptions, argv)
     if unknown:
@@ -141,7 +141,7 @@ def query(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     import duckdb
 
-    from pipeline.query import run_query
+    from newsbeam.pipeline.query import run_query
 
     try:
         print(run_query(args.output, args.sql, args.format))

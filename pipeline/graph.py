@@ -17,25 +17,25 @@ from datetime import datetime
 
 import apache_beam as beam
 
-from pipeline.record import RecordRun, RunMeta
-from transforms.actors import (
+from newsbeam.pipeline.record import RecordRun, RunMeta
+from newsbeam.transforms.actors import (
     ResolveAcrossArticles,
     ResolveWithStoredActors,
     SummariseActors,
 )
-from transforms.feeds import ReadFeeds
-from transforms.fetch import FetchFullText
-from transforms.http import FetchOptions
-from transforms.nlp import Analyse, StartModelLoadFn
-from transforms.sinks import (
+from newsbeam.transforms.feeds import ReadFeeds
+from newsbeam.transforms.fetch import FetchFullText
+from newsbeam.transforms.http import FetchOptions
+from newsbeam.transforms.nlp import Analyse, StartModelLoadFn
+from newsbeam.transforms.sinks import (
     ReadStored,
     WriteDatasets,
     read_actor_records,
     read_article_ids,
     stored_article_files,
 )
-from transforms.stream import DedupAcrossPolls, PollFeedList
-from transforms.text import ToArticles
+from newsbeam.transforms.stream import DedupAcrossPolls, PollFeedList
+from newsbeam.transforms.text import ToArticles
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from decimal import Decimal
 import duckdb
 import pyarrow as pa
 
-from schemas import DATASETS
+from newsbeam.schemas import DATASETS
 
 _SQL_TYPES = {"date": "DATE", "actor": "VARCHAR"}
 

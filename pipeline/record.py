@@ -19,8 +19,8 @@ from apache_beam.coders import PickleCoder
 from apache_beam.transforms import userstate, window
 from apache_beam.utils.windowed_value import WindowedValue
 
-from transforms.common import read_bytes, utc_now, write_atomically
-from transforms.feeds import next_feed_state, save_feed_state
+from newsbeam.transforms.common import read_bytes, utc_now, write_atomically
+from newsbeam.transforms.feeds import next_feed_state, save_feed_state
 
 ITEM_STAGE = "items"  # dead letters of this stage each stand for one lost item
 FEED_STAGE = "feeds"  # dead letters of this stage each stand for one failed feed

@@ -29,25 +29,25 @@ from apache_beam.options.pipeline_options import (
     StandardOptions,
 )
 
-from pipeline.graph import Settings, build
-from pipeline.options import NewsbeamOptions
-from pipeline.record import (
+from newsbeam.pipeline.graph import Settings, build
+from newsbeam.pipeline.options import NewsbeamOptions
+from newsbeam.pipeline.record import (
     commit_batch_run,
     commit_streaming_state,
     read_record,
     tally_of,
 )
-from transforms.actors import ActorRegistry
-from transforms.common import utc_now
-from transforms.feeds import (
+from newsbeam.transforms.actors import ActorRegistry
+from newsbeam.transforms.common import utc_now
+from newsbeam.transforms.feeds import (
     FeedListError,
     expand_sources,
     load_feed_state,
     unchanged_feeds,
 )
-from transforms.http import FetchOptions
-from transforms.nlp import check_model
-from transforms.stream import request_stop, reset_stop
+from newsbeam.transforms.http import FetchOptions
+from newsbeam.transforms.nlp import check_model
+from newsbeam.transforms.stream import request_stop, reset_stop
 
 LOG = logging.getLogger("newsbeam")
 
@@ -239,7 +239,7 @@ def run(argv: list[str] | None = None) -> Outcome:
     with _stop_on_signals(settings.streaming):
         result = pipeline.run()
         result.wait_until_finish()
-    from pipeline.record import record_path
+    from newsbeam.pipeline.record import record_path
 
     path = record_path(settings.output, settings.run_id)
     try:

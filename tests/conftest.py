@@ -35,7 +35,7 @@ def make_article(article_id: str, **overrides):
     """An English article row with plain defaults; tests override what they test."""
     from datetime import UTC, datetime
 
-    from schemas import Article
+    from newsbeam.schemas import Article
 
     when = overrides.pop("published_at", datetime(2024, 3, 20, 12, 0, tzinfo=UTC))
     text = overrides.pop("text", f"{article_id}\n\nBody.")

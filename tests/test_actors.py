@@ -10,7 +10,7 @@ import pickle
 
 import pytest
 
-from transforms.actors import (
+from newsbeam.transforms.actors import (
     ActorRegistry,
     alias_key,
     person_key,
@@ -238,8 +238,8 @@ def test_resolve_across_articles_links_unique_surnames() -> None:
 def test_streaming_resolves_against_stored_people():
     from datetime import UTC, datetime
 
-    from schemas import ActorRecord
-    from transforms.actors import resolve_with_stored, stored_people_table
+    from newsbeam.schemas import ActorRecord
+    from newsbeam.transforms.actors import resolve_with_stored, stored_people_table
 
     when = datetime(2024, 3, 1, tzinfo=UTC)
 

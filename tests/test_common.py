@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from transforms.common import OncePerProcess
+from newsbeam.transforms.common import OncePerProcess
 
 
 def test_a_value_is_made_once_whether_started_ahead_or_asked_for():
@@ -49,7 +49,7 @@ def test_a_failure_is_raised_to_each_caller():
 def test_doc_text_takes_the_source_text_only_when_it_fits():
     import spacy
 
-    from transforms.common import doc_text
+    from newsbeam.transforms.common import doc_text
 
     nlp = spacy.blank("en")
     text = "Lavrov said: \u201cWe will respond.\u201d\n\nMay answered.  "

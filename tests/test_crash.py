@@ -25,8 +25,8 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import EXAMPLE_FEEDS, REPO
 
-from schemas import pyarrow_partitioning
-from transforms.feeds import parse_feed
+from newsbeam.schemas import pyarrow_partitioning
+from newsbeam.transforms.feeds import parse_feed
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
@@ -62,7 +62,7 @@ def write_corpus(folder: Path) -> tuple[list[str], int]:
 
 
 def ingest_argv(feeds: list[str], output: Path) -> list[str]:
-    argv = [sys.executable, "-m", "pipeline.cli", "ingest", "--output", str(output)]
+    argv = [sys.executable, "-m", "newsbeam.pipeline.cli", "ingest", "--output", str(output)]
     argv += ["--fetch-articles", "never"]
     for feed in feeds:
         argv += ["--feeds", feed]

@@ -225,7 +225,7 @@ def test_lock_pins_beam_and_the_model_once_each():
 
 
 ENTRY_POINTS = {
-    "newsbeam ingest": [sys.executable, "-m", "pipeline.cli", "ingest", "--help"],
+    "newsbeam ingest": [sys.executable, "-m", "newsbeam.pipeline.cli", "ingest", "--help"],
     "worker pool": [
         sys.executable,
         "-m",
@@ -283,8 +283,8 @@ def unknown_to_cli(argv: list[str]) -> set[str]:
     """Flags in ``argv`` that neither newsbeam nor Beam defines, as the CLI sees it."""
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from pipeline.cli import _unknown_flags
-    from pipeline.options import NewsbeamOptions  # noqa: F401  (registers its flags)
+    from newsbeam.pipeline.cli import _unknown_flags
+    from newsbeam.pipeline.options import NewsbeamOptions  # noqa: F401  (registers its flags)
 
     return {flag.split("=", 1)[0] for flag in _unknown_flags(PipelineOptions, argv)}
 
@@ -407,7 +407,7 @@ def test_dag_passes_the_data_interval_and_never_plain_directrunner():
 
 
 def fn_api_runner() -> str:
-    from pipeline.runner import FN_API_RUNNER
+    from newsbeam.pipeline.runner import FN_API_RUNNER
 
     return FN_API_RUNNER
 

@@ -12,8 +12,8 @@ import pyarrow.dataset as ds
 import pytest
 from conftest import EXAMPLE_FEEDS
 
-from pipeline.cli import main
-from schemas import pyarrow_partitioning
+from newsbeam.pipeline.cli import main
+from newsbeam.schemas import pyarrow_partitioning
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 

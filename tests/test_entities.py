@@ -12,8 +12,8 @@ import pytest
 import spacy
 from spacy.tokens import Doc, Span
 
-from transforms.actors import ActorRegistry
-from transforms.entities import EntityMention, actor_at, extract_mentions
+from newsbeam.transforms.actors import ActorRegistry
+from newsbeam.transforms.entities import EntityMention, actor_at, extract_mentions
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 SEED = SHARED / "seed" / "uk-russia-2017-12-22.txt"

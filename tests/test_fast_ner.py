@@ -11,13 +11,13 @@ from conftest import shared_path
 from spacy.tokens import Span
 from test_lookup_rules import gum_texts
 
-from transforms.fast_ner import (
+from newsbeam.transforms.fast_ner import (
     EntityDecoder,
     FastEntityRecognizer,
     Unsupported,
     speed_up_entity_recognizer,
 )
-from transforms.nlp import DEFAULT_MODEL, load_model
+from newsbeam.transforms.nlp import DEFAULT_MODEL, load_model
 
 pytestmark = pytest.mark.model
 

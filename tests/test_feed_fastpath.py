@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLE_FEEDS, REPO
 
-from schemas import FeedItem
-from transforms.feeds import (
+from newsbeam.schemas import FeedItem
+from newsbeam.transforms.feeds import (
     FeedParseError,
     ParsedFeed,
     _fast_parse,

@@ -14,7 +14,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to, is_not_empty
 from servers import Route, serve
 
-from transforms.feeds import (
+from newsbeam.transforms.feeds import (
     FeedListError,
     FeedParseError,
     ReadFeeds,
@@ -23,7 +23,7 @@ from transforms.feeds import (
     sniff,
     unchanged_feeds,
 )
-from transforms.http import FetchOptions
+from newsbeam.transforms.http import FetchOptions
 
 RUNNER = "apache_beam.runners.portability.fn_api_runner.FnApiRunner"
 FETCHED = datetime(2025, 11, 2, 12, 0, tzinfo=UTC)
@@ -243,7 +243,7 @@ def test_charset_from_content_type_decodes_undeclared_latin1():
     not SHARED_FEEDS.is_dir(), reason=f"shared feed fixtures absent: {SHARED_FEEDS}"
 )
 def test_every_shared_fixture_feed_parses_or_is_refused_cleanly():
-    from transforms.feeds import read_local
+    from newsbeam.transforms.feeds import read_local
 
     outcomes = {}
     for path in sorted(p for p in SHARED_FEEDS.rglob("*") if p.is_file()):

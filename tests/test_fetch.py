@@ -11,8 +11,8 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from servers import Route, serve
 
-from schemas import Article
-from transforms.fetch import (
+from newsbeam.schemas import Article
+from newsbeam.transforms.fetch import (
     MIN_WORDS,
     FetchFullText,
     extract_main_text,
@@ -20,8 +20,8 @@ from transforms.fetch import (
     with_page_text,
     without_headline,
 )
-from transforms.http import FetchOptions
-from transforms.text import article_text, word_count
+from newsbeam.transforms.http import FetchOptions
+from newsbeam.transforms.text import article_text, word_count
 
 RUNNER = "apache_beam.runners.portability.fn_api_runner.FnApiRunner"
 WHEN = datetime(2025, 11, 1, 10, 0, tzinfo=UTC)

@@ -30,14 +30,14 @@ from apache_beam.testing.util import assert_that, equal_to
 from conftest import TEST_RUNNER
 from servers import Route, gzipped, redirect, serve, unaccepting_port
 
-from pipeline.cli import main
-from schemas import FeedItem, pyarrow_partitioning
-from transforms.actors import slugify
-from transforms.common import DEAD_LETTERS
-from transforms.feeds import FeedParseError, parse_feed
-from transforms.http import FetchOptions, fetch
-from transforms.sinks import partition_value
-from transforms.text import (
+from newsbeam.pipeline.cli import main
+from newsbeam.schemas import FeedItem, pyarrow_partitioning
+from newsbeam.transforms.actors import slugify
+from newsbeam.transforms.common import DEAD_LETTERS
+from newsbeam.transforms.feeds import FeedParseError, parse_feed
+from newsbeam.transforms.http import FetchOptions, fetch
+from newsbeam.transforms.sinks import partition_value
+from newsbeam.transforms.text import (
     MAX_TEXT_CHARS,
     MAX_TITLE_CHARS,
     EmptyItemError,
@@ -277,7 +277,7 @@ def test_utf16_declared_over_8_bit_bytes_whatever_the_byte_count():
 
 
 def test_gzip_body_without_header_is_read(tmp_path):
-    from transforms.feeds import read_local
+    from newsbeam.transforms.feeds import read_local
 
     path = tmp_path / "feed.xml"
     path.write_bytes(gzip.compress(rss([story(1)]).encode()))
@@ -527,7 +527,7 @@ def test_requests_in_flight_to_one_host_are_limited():
 
 
 def test_waiting_for_a_host_slot_counts_against_the_deadline():
-    from transforms.http import FetchError
+    from newsbeam.transforms.http import FetchError
 
     options = FetchOptions(host_concurrency=1, deadline=0.5, retries=0)
     gate = Route(body=b"late", delay=1.5)

@@ -9,7 +9,7 @@ import zlib
 import pytest
 from servers import Route, gzipped, redirect, serve, unaccepting_port
 
-from transforms.http import (
+from newsbeam.transforms.http import (
     FetchError,
     FetchOptions,
     decompress,

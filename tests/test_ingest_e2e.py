@@ -19,9 +19,9 @@ from conftest import REPO
 from newsfeeds import STORIES, rss
 from servers import Route, serve
 
-from pipeline.cli import main
-from pipeline.query import run_query
-from schemas import DATASETS, pyarrow_partitioning
+from newsbeam.pipeline.cli import main
+from newsbeam.pipeline.query import run_query
+from newsbeam.schemas import DATASETS, pyarrow_partitioning
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
@@ -199,7 +199,7 @@ def test_rerun_adds_nothing(first_run):
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", *args],
+        [sys.executable, "-m", "newsbeam.pipeline.cli", *args],
         capture_output=True,
         text=True,
         cwd=REPO,

@@ -9,9 +9,9 @@ import spacy
 from conftest import shared_path
 from spacy.tokens import Doc
 
-from transforms import lookup_rules
-from transforms.lookup_rules import RuleLookup, speed_up_attribute_ruler
-from transforms.nlp import DEFAULT_MODEL, load_model
+from newsbeam.transforms import lookup_rules
+from newsbeam.transforms.lookup_rules import RuleLookup, speed_up_attribute_ruler
+from newsbeam.transforms.nlp import DEFAULT_MODEL, load_model
 
 REPO = Path(__file__).resolve().parents[1]
 TEXTS = sorted((REPO / "eval" / "articles").glob("*.txt"))

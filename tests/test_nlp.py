@@ -10,9 +10,9 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from conftest import TEST_RUNNER, make_article
 
-from schemas import Article
-from transforms.common import DEAD_LETTERS
-from transforms.nlp import Analyse, ModelNotInstalledError, check_model
+from newsbeam.schemas import Article
+from newsbeam.transforms.common import DEAD_LETTERS
+from newsbeam.transforms.nlp import Analyse, ModelNotInstalledError, check_model
 
 pytestmark = pytest.mark.model
 
@@ -56,7 +56,7 @@ def test_analyse_routes_mentions_quotes_and_failures():
 
 
 def test_a_model_loads_once_per_process_and_a_failure_waits_for_its_caller():
-    from transforms import nlp
+    from newsbeam.transforms import nlp
 
     nlp.start_loading_model("newsbeam_no_such_model_a")  # fails in the background
     load = nlp._model("newsbeam_no_such_model_a")
@@ -66,7 +66,7 @@ def test_a_model_loads_once_per_process_and_a_failure_waits_for_its_caller():
 
 
 def test_the_model_starts_loading_only_when_an_item_arrives():
-    from transforms import nlp
+    from newsbeam.transforms import nlp
 
     with TestPipeline(runner=TEST_RUNNER) as p:
         _ = p | beam.Create([]) | beam.ParDo(nlp.StartModelLoadFn("newsbeam_m_none"))

@@ -24,7 +24,7 @@ import pytest
 from conftest import REPO
 from newsfeeds import rss
 
-from pipeline.cli import main
+from newsbeam.pipeline.cli import main
 
 boto3 = pytest.importorskip("boto3", reason="boto3 is in the dev extra")
 moto_server = pytest.importorskip("moto.server", reason="moto[server] is in dev")
@@ -132,7 +132,7 @@ def pyarrow_rows(endpoint: str, name: str, columns: list[str]) -> list[tuple]:
     import pyarrow.dataset as ds
     from pyarrow.fs import S3FileSystem
 
-    from schemas import pyarrow_partitioning
+    from newsbeam.schemas import pyarrow_partitioning
 
     filesystem = S3FileSystem(
         access_key=KEY,
@@ -220,7 +220,7 @@ def test_s3_output_layout_dedup_and_rerun(tmp_path, s3, beam_s3_options, feed):
 def test_s3_output_in_a_fresh_process(s3, feed):
     """The plain CLI, as a cron job runs it: nothing set up in-process first."""
     command = [
-        sys.executable, "-m", "pipeline.cli", "ingest", "--feeds", str(feed),
+        sys.executable, "-m", "newsbeam.pipeline.cli", "ingest", "--feeds", str(feed),
         "--fetch-articles", "never", "--output", f"s3://{BUCKET}/{PREFIX}",
         f"--s3_endpoint_url={s3}", f"--s3_access_key_id={KEY}",
         f"--s3_secret_access_key={KEY}", f"--s3_region_name={REGION}",

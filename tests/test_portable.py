@@ -30,8 +30,8 @@ import pytest
 from conftest import REPO
 from newsfeeds import STORIES, rss
 
-from pipeline.cli import main
-from schemas import pyarrow_partitioning
+from newsbeam.pipeline.cli import main
+from newsbeam.schemas import pyarrow_partitioning
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
@@ -172,7 +172,7 @@ def test_portable_runner_with_external_workers_matches_fnapi(
     command = [
         sys.executable,
         "-m",
-        "pipeline.cli",
+        "newsbeam.pipeline.cli",
         "ingest",
         *common,
         "--output",

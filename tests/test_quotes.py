@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import spacy
 
-from transforms.quotes import QuoteFinding, extract_quotes
+from newsbeam.transforms.quotes import QuoteFinding, extract_quotes
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 SEED = SHARED / "seed" / "uk-russia-2017-12-22.txt"

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from schemas import ACTORS_SPEC, DATASETS, FeedItem, row_fields
+from newsbeam.schemas import ACTORS_SPEC, DATASETS, FeedItem, row_fields
 
 CONTRACT = {  # the columns outside tools depend on (issue: output contract)
     "articles": {

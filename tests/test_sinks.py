@@ -11,8 +11,8 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from conftest import TEST_RUNNER, make_article
 
-from schemas import DATASETS, Article, DeadLetter, Mention, pyarrow_partitioning
-from transforms.sinks import (
+from newsbeam.schemas import DATASETS, Article, DeadLetter, Mention, pyarrow_partitioning
+from newsbeam.transforms.sinks import (
     ReadStored,
     UnsafePartitionError,
     WriteDatasets,

@@ -29,8 +29,8 @@ from apache_beam.transforms import window
 from conftest import REPO, make_article
 from servers import Route, serve
 
-from schemas import Article, pyarrow_partitioning
-from transforms.stream import CommitWindows, DedupAcrossPolls, prune
+from newsbeam.schemas import Article, pyarrow_partitioning
+from newsbeam.transforms.stream import CommitWindows, DedupAcrossPolls, prune
 
 NOW = datetime(2024, 3, 20, 12, 0, tzinfo=UTC)
 
@@ -154,7 +154,7 @@ def rss(n_items: int) -> str:
 def newsbeam(*args: str) -> subprocess.Popen:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     return subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "ingest", *args],
+        [sys.executable, "-m", "newsbeam.pipeline.cli", "ingest", *args],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
@@ -268,7 +268,7 @@ def test_sigterm_stops_cleanly_with_everything_written(tmp_path):
 @pytest.mark.model
 @pytest.mark.slow
 def test_streaming_resolves_surnames_against_people_a_batch_run_stored(tmp_path):
-    from pipeline.cli import main
+    from newsbeam.pipeline.cli import main
 
     output = tmp_path / "out"
     full = tmp_path / "full.xml"

@@ -10,8 +10,8 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from conftest import TEST_RUNNER
 
-from schemas import FeedItem
-from transforms.text import (
+from newsbeam.schemas import FeedItem
+from newsbeam.transforms.text import (
     EmptyItemError,
     ToArticles,
     article_id_for,

@@ -49,7 +49,7 @@ from pathlib import Path
 import apache_beam as beam
 import pycountry
 
-from schemas import ActorRecord, Mention, Quote
+from newsbeam.schemas import ActorRecord, Mention, Quote
 
 DATA_DIR = Path(__file__).with_name("data")
 ACTOR_TYPES = ("person", "organisation", "place", "group", "other")

@@ -14,7 +14,7 @@ from typing import Any
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from schemas import DeadLetter
+from newsbeam.schemas import DeadLetter
 
 DEAD_LETTERS = "dead_letters"  # tag of every stage's failure output
 PAYLOAD_LIMIT = 2000  # characters of the failing input kept for inspection

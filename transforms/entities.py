@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from spacy.symbols import PROPN
 from spacy.tokens import Doc, Span, Token
 
-from transforms.actors import (
+from newsbeam.transforms.actors import (
     Actor,
     ActorRegistry,
     alias_key,
@@ -49,7 +49,7 @@ from transforms.actors import (
     name_words,
     slugify,
 )
-from transforms.common import doc_text as whole_text
+from newsbeam.transforms.common import doc_text as whole_text
 
 KEPT_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT"})
 TYPE_OF_LABEL = {

@@ -52,8 +52,8 @@ from feedparser.urls import _urljoin, make_safe_absolute_uri
 from feedparser.util import FeedParserDict
 from lxml import etree
 
-from schemas import DeadLetter, FeedItem
-from transforms.common import (
+from newsbeam.schemas import DeadLetter, FeedItem
+from newsbeam.transforms.common import (
     DEAD_LETTERS,
     dead_letter,
     one_line,
@@ -61,8 +61,8 @@ from transforms.common import (
     utc_now,
     write_atomically,
 )
-from transforms.http import FetchError, FetchOptions, decompress, fetch
-from transforms.text import valid_unicode
+from newsbeam.transforms.http import FetchError, FetchOptions, decompress, fetch
+from newsbeam.transforms.text import valid_unicode
 
 STAGE = "feeds"
 ITEM_STAGE = "items"  # an item-level failure: one item lost, counted per feed

@@ -21,9 +21,9 @@ from apache_beam.metrics import Metrics
 from lxml.etree import LxmlError
 from trafilatura.utils import decode_file
 
-from schemas import Article
-from transforms.http import FetchError, FetchOptions, FetchResult, fetch
-from transforms.text import article_text, word_count
+from newsbeam.schemas import Article
+from newsbeam.transforms.http import FetchError, FetchOptions, FetchResult, fetch
+from newsbeam.transforms.text import article_text, word_count
 
 STAGE = "fetch"
 MIN_WORDS = 150  # below this, a feed text is most likely a teaser

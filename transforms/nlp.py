@@ -21,9 +21,9 @@ from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils import shared
 from apache_beam.utils.timestamp import Timestamp
 
-from schemas import Article, Mention, Quote
-from transforms.actors import ActorRegistry, slugify
-from transforms.common import (
+from newsbeam.schemas import Article, Mention, Quote
+from newsbeam.transforms.actors import ActorRegistry, slugify
+from newsbeam.transforms.common import (
     DEAD_LETTERS,
     OncePerProcess,
     dead_letter,
@@ -32,8 +32,8 @@ from transforms.common import (
 )
 
 if TYPE_CHECKING:  # the extractors import spaCy: only the workers that parse need it
-    from transforms.entities import EntityMention
-    from transforms.quotes import QuoteFinding
+    from newsbeam.transforms.entities import EntityMention
+    from newsbeam.transforms.quotes import QuoteFinding
 
 LOG = logging.getLogger("newsbeam")
 
@@ -82,8 +82,8 @@ def load_model(name: str):
     """
     import spacy
 
-    from transforms.fast_ner import speed_up_entity_recognizer
-    from transforms.lookup_rules import speed_up_attribute_ruler
+    from newsbeam.transforms.fast_ner import speed_up_entity_recognizer
+    from newsbeam.transforms.lookup_rules import speed_up_attribute_ruler
 
     nlp = spacy.load(name)
     speed_up_attribute_ruler(nlp)
@@ -120,7 +120,7 @@ def speaker_actor(
     start, end = finding.antecedent_start_char, finding.antecedent_end_char
     if start < 0 or end <= start:
         return UNKNOWN, UNKNOWN
-    from transforms.entities import actor_at
+    from newsbeam.transforms.entities import actor_at
 
     entity = actor_at(entities, start, end)
     if entity is not None:
@@ -158,8 +158,8 @@ def analyse_doc(
     doc, article: Article, registry: ActorRegistry
 ) -> tuple[list[Mention], list[Quote]]:
     """Mentions and quotes of one parsed article, as plain rows."""
-    from transforms.entities import extract_mentions
-    from transforms.quotes import extract_quotes
+    from newsbeam.transforms.entities import extract_mentions
+    from newsbeam.transforms.quotes import extract_quotes
 
     entities = extract_mentions(doc, registry, article.text)
     mentions = [to_mention(article, entity) for entity in entities]

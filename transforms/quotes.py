@@ -38,7 +38,7 @@ from spacy.strings import hash_string
 from spacy.symbols import AUX, PROPN, VERB
 from spacy.tokens import Doc, Span, Token
 
-from transforms.common import doc_text
+from newsbeam.transforms.common import doc_text
 
 # Verbs that report speech or a stated position. Kept as one constant so that the
 # direct and indirect rules agree on what counts as a cue.

@@ -26,8 +26,8 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from schemas import ACTORS_SPEC, DATASETS, ActorRecord, DatasetSpec, to_table
-from transforms.common import read_bytes, stable_id, write_atomically
+from newsbeam.schemas import ACTORS_SPEC, DATASETS, ActorRecord, DatasetSpec, to_table
+from newsbeam.transforms.common import read_bytes, stable_id, write_atomically
 
 MAX_ROWS_PER_FILE = 250_000
 SMALL_TABLE_BYTES = 64 * 1024  # smaller tables are written with snappy, not zstd
@@ -193,7 +193,7 @@ class WriteDatasets(beam.PTransform):
 
         The actors table needs the whole run and is left to batch runs.
         """
-        from transforms.stream import CommitWindows
+        from newsbeam.transforms.stream import CommitWindows
 
         return {
             name: datasets[name]

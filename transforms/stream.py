@@ -34,10 +34,10 @@ from apache_beam.transforms import userstate, window
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.utils.timestamp import Duration, Timestamp
 
-from schemas import DATASETS
-from transforms.common import DEAD_LETTERS, dead_letter
-from transforms.feeds import FeedListError, expand_sources
-from transforms.sinks import partition_path, write_partition
+from newsbeam.schemas import DATASETS
+from newsbeam.transforms.common import DEAD_LETTERS, dead_letter
+from newsbeam.transforms.feeds import FeedListError, expand_sources
+from newsbeam.transforms.sinks import partition_path, write_partition
 
 LOG = logging.getLogger("newsbeam")
 
@@ -201,7 +201,7 @@ class DedupAcrossPollsFn(beam.DoFn):
     def setup(self) -> None:
         self._stored: set[str] = set()
         if self._output:
-            from transforms.sinks import stored_article_ids
+            from newsbeam.transforms.sinks import stored_article_ids
 
             self._stored.update(stored_article_ids(self._output))
 

@@ -16,8 +16,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from schemas import Article, FeedItem
-from transforms.common import DEAD_LETTERS, OncePerProcess, dead_letter, stable_id
+from newsbeam.schemas import Article, FeedItem
+from newsbeam.transforms.common import DEAD_LETTERS, OncePerProcess, dead_letter, stable_id
 
 _WORD = re.compile(r"\w+(?:['’\-]\w+)*")
 

@@ -110,9 +110,9 @@ if _LOG:
 
     _PATCHES = {
         "spacy.language": _patch_spacy,
-        "transforms.feeds": _patch_feeds,
-        "transforms.nlp": _patch_nlp,
-        "transforms.sinks": _patch_sinks,
+        "newsbeam.transforms.feeds": _patch_feeds,
+        "newsbeam.transforms.nlp": _patch_nlp,
+        "newsbeam.transforms.sinks": _patch_sinks,
     }
 
     class _AfterImport(importlib.abc.MetaPathFinder):

@@ -47,7 +47,7 @@ def to_ingest_argv(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pipeline.cli import main as newsbeam
+    from newsbeam.pipeline.cli import main as newsbeam
 
     argv = list(sys.argv[1:] if argv is None else argv)
     return newsbeam(["ingest", *to_ingest_argv(argv)])
