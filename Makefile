@@ -21,7 +21,7 @@ demo: $(STAMP)
 	$(BIN)/newsbeam ingest --feeds examples/feeds/local.txt --output $(OUTPUT) --fetch-articles never
 	@echo
 	@echo "Most quoted speakers:"
-	$(BIN)/newsbeam query $(OUTPUT) "SELECT speaker, count(*) AS quotes, count(DISTINCT article_id) AS articles FROM quotes WHERE speaker_id <> 'unknown' GROUP BY speaker ORDER BY quotes DESC, speaker LIMIT 10"
+	$(BIN)/newsbeam query $(OUTPUT) "SELECT speaker_name AS speaker, count(*) AS quotes, count(DISTINCT article_id) AS articles FROM quotes WHERE speaker_id IS NOT NULL GROUP BY speaker_name ORDER BY quotes DESC, speaker LIMIT 10"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -31,7 +31,6 @@ from pathlib import Path
 logging.disable(logging.WARNING)  # Beam's import-time chatter
 
 import feedparser  # noqa: E402
-
 from newsbeam.schemas import DATASETS  # noqa: E402
 from newsbeam.transforms import feeds, sinks, text  # noqa: E402
 from newsbeam.transforms import nlp as nlp_stage  # noqa: E402

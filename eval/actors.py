@@ -250,7 +250,6 @@ def evaluate(fixtures: Path = FIXTURES, nlp=None) -> dict[str, dict[str, float]]
 
 def _evaluate(fixtures: Path, nlp=None):
     import spacy
-
     from newsbeam.transforms.actors import ActorRegistry, resolve_across_articles
     from newsbeam.transforms.entities import KEPT_LABELS, extract_mentions
 

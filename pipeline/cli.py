@@ -87,7 +87,6 @@ def ingest(argv: list[str]) -> int:
         parser.print_help()
         return 0
     from apache_beam.options.pipeline_options import PipelineOptions
-
     from newsbeam.pipeline.runner import UsageError, run
 
     unknown = _unknown_flags(PipelineOptions, argv)
@@ -140,7 +139,6 @@ def query(argv: list[str]) -> int:
     parser.add_argument("--format", choices=["table", "csv", "json"], default="table")
     args = parser.parse_args(argv)
     import duckdb
-
     from newsbeam.pipeline.query import run_query
 
     try:

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import apache_beam as beam
-
 from newsbeam.pipeline.record import RecordRun, RunMeta
 from newsbeam.transforms.actors import (
     ResolveAcrossArticles,

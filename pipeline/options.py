@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from apache_beam.options.pipeline_options import PipelineOptions
-
 from newsbeam.transforms.nlp import DEFAULT_MODEL, PIPE_BATCH_SIZE
 
 MIB = 1024 * 1024

@@ -18,10 +18,9 @@ from decimal import Decimal
 
 import duckdb
 import pyarrow as pa
-
 from newsbeam.schemas import DATASETS
 
-_SQL_TYPES = {"date": "DATE", "actor": "VARCHAR"}
+_SQL_TYPES = {"date": "DATE", "actor_id": "VARCHAR", "speaker_id": "VARCHAR"}
 
 
 def hive_types(name: str) -> str:

@@ -18,7 +18,6 @@ import apache_beam as beam
 from apache_beam.coders import PickleCoder
 from apache_beam.transforms import userstate, window
 from apache_beam.utils.windowed_value import WindowedValue
-
 from newsbeam.transforms.common import read_bytes, utc_now, write_atomically
 from newsbeam.transforms.feeds import next_feed_state, save_feed_state
 

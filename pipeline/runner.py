@@ -28,7 +28,6 @@ from apache_beam.options.pipeline_options import (
     PipelineOptions,
     StandardOptions,
 )
-
 from newsbeam.pipeline.graph import Settings, build
 from newsbeam.pipeline.options import NewsbeamOptions
 from newsbeam.pipeline.record import (

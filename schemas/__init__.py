@@ -4,9 +4,14 @@ Every row that travels through the pipeline is one of the dataclasses below; the
 turn them into Arrow tables with the schema of the same name. ``tests/test_schemas.py``
 proves that each row type and its schema name the same columns in the same order.
 
-Partition columns (``date`` and, for mentions and quotes, ``actor``) live in the
-directory names (hive style). They are typed explicitly by ``PARTITIONING`` so that an
-all-digit actor id or a new column never changes how a reader sees them.
+One vocabulary across datasets: an actor is ``actor_id``/``actor_name``/``actor_type``/
+``actor_country`` wherever it appears (mentions, actors), a quote's speaker is
+``speaker_id``/``speaker_name``/``speaker_country``; a missing value is NULL, never
+``''`` (``to_table`` enforces it for every nullable text column); ``start_char`` and
+``end_char`` are 0-based character offsets into ``articles.text``, end exclusive.
+
+Partition columns (``date``, and in the ``date-actor`` layout the actor id) live in
+directory names (hive style); ``schemas.layout`` owns every path under an output.
 """
 
 from __future__ import annotations
@@ -20,6 +25,10 @@ from typing import Any
 import pyarrow as pa
 
 TS = pa.timestamp("us", tz="UTC")
+# One part of a quote's content: 0-based character offsets into articles.text.
+SEGMENT = pa.struct(
+    [pa.field("start_char", pa.int32()), pa.field("end_char", pa.int32())]
+)
 
 # --------------------------------------------------------------------------- rows
 
@@ -52,6 +61,8 @@ class FeedItem:
     fetched_at: datetime
     html: str
     date_error: str = ""
+    outlet: str | None = None  # from the feed list, else the feed's title
+    outlet_country: str | None = None  # ISO 3166-1 alpha-2, when known
 
 
 @_pickled_as_tuples
@@ -59,10 +70,12 @@ class FeedItem:
 class Article:
     article_id: str
     feed_url: str
-    source: str
+    source: str  # the feed's own title
+    outlet: str | None  # who published it: the feed list's name, else the feed title
+    outlet_country: str | None  # ISO 3166-1 alpha-2 of the outlet, NULL if unknown
     url: str
-    guid: str
-    title: str
+    guid: str | None
+    title: str | None
     published_at: datetime
     date_source: str  # published | updated | fetched
     fetched_at: datetime
@@ -78,10 +91,9 @@ class Mention:
     mention_id: str
     article_id: str
     actor_id: str
-    actor: str  # equal to actor_id and to the partition value, so readers agree
     actor_name: str
     actor_type: str  # person | organisation | place | group | other
-    country: str  # actor id of the country the actor belongs to, "" if none
+    actor_country: str | None  # actor id of the country the actor belongs to
     label: str
     text: str
     start_char: int
@@ -94,16 +106,19 @@ class Mention:
 class Quote:
     quote_id: str
     article_id: str
-    speaker_id: str
-    speaker: str
-    speaker_text: str
-    quote: str
+    speaker_id: str | None  # actor id; NULL when the speaker is not known
+    speaker_name: str | None  # the actor's canonical name
+    speaker_text: str | None  # the source as written: "He", "a spokesman for Disney"
+    speaker_role: str | None  # spokesman, minister, official...
+    speaker_country: str | None  # actor id of the speaker's country
+    quote: str  # the content: its segments joined by a space
+    segments: tuple[tuple[int, int], ...]  # (start_char, end_char) of each part
     kind: str  # direct | indirect | mixed
-    cue: str
-    start_char: int
-    end_char: int
-    speaker_start_char: int
-    speaker_end_char: int
+    cue: str | None
+    start_char: int  # the first segment's start
+    end_char: int  # the last segment's end
+    speaker_start_char: int | None
+    speaker_end_char: int | None
     rule: str
     confidence: float
     published_at: datetime
@@ -115,9 +130,9 @@ class ActorRecord:
     """One actor as seen across every run into an output directory."""
 
     actor_id: str
-    name: str
-    type: str
-    country: str
+    actor_name: str
+    actor_type: str
+    actor_country: str | None
     aliases: list[str]  # spellings seen in the text, most frequent first
     mention_count: int
     first_seen: datetime
@@ -142,6 +157,8 @@ ARTICLES = pa.schema(
         pa.field("article_id", pa.string(), nullable=False),
         pa.field("feed_url", pa.string()),
         pa.field("source", pa.string()),
+        pa.field("outlet", pa.string()),
+        pa.field("outlet_country", pa.string()),
         pa.field("url", pa.string()),
         pa.field("guid", pa.string()),
         pa.field("title", pa.string()),
@@ -160,10 +177,9 @@ MENTIONS = pa.schema(
         pa.field("mention_id", pa.string(), nullable=False),
         pa.field("article_id", pa.string(), nullable=False),
         pa.field("actor_id", pa.string(), nullable=False),
-        pa.field("actor", pa.string(), nullable=False),
         pa.field("actor_name", pa.string()),
         pa.field("actor_type", pa.string()),
-        pa.field("country", pa.string()),
+        pa.field("actor_country", pa.string()),
         pa.field("label", pa.string()),
         pa.field("text", pa.string()),
         pa.field("start_char", pa.int32()),
@@ -176,10 +192,13 @@ QUOTES = pa.schema(
     [
         pa.field("quote_id", pa.string(), nullable=False),
         pa.field("article_id", pa.string(), nullable=False),
-        pa.field("speaker_id", pa.string(), nullable=False),
-        pa.field("speaker", pa.string()),
+        pa.field("speaker_id", pa.string()),
+        pa.field("speaker_name", pa.string()),
         pa.field("speaker_text", pa.string()),
+        pa.field("speaker_role", pa.string()),
+        pa.field("speaker_country", pa.string()),
         pa.field("quote", pa.large_string()),
+        pa.field("segments", pa.list_(SEGMENT)),
         pa.field("kind", pa.string()),
         pa.field("cue", pa.string()),
         pa.field("start_char", pa.int32()),
@@ -195,9 +214,9 @@ QUOTES = pa.schema(
 ACTORS = pa.schema(
     [
         pa.field("actor_id", pa.string(), nullable=False),
-        pa.field("name", pa.string()),
-        pa.field("type", pa.string()),
-        pa.field("country", pa.string()),
+        pa.field("actor_name", pa.string()),
+        pa.field("actor_type", pa.string()),
+        pa.field("actor_country", pa.string()),
         pa.field("aliases", pa.list_(pa.string())),
         pa.field("mention_count", pa.int64()),
         pa.field("first_seen", TS),
@@ -217,7 +236,13 @@ DEAD_LETTERS = pa.schema(
 )
 
 # Partition columns, typed explicitly for every reader (pyarrow, DuckDB, Polars).
-PARTITION_TYPES: dict[str, pa.DataType] = {"date": pa.date32(), "actor": pa.string()}
+# An actor partition is named after the column it holds (``actor_id=``,
+# ``speaker_id=``), so hive readers see the same columns whatever the layout.
+PARTITION_TYPES: dict[str, pa.DataType] = {
+    "date": pa.date32(),
+    "actor_id": pa.string(),
+    "speaker_id": pa.string(),
+}
 
 
 @dataclass(frozen=True)
@@ -252,19 +277,19 @@ DATASETS: dict[str, DatasetSpec] = {
             "mentions",
             MENTIONS,
             Mention,
-            ("date", "actor"),
+            ("date", "actor_id"),
             "published_at",
             actor_field="actor_id",
-            sort_by=("article_id", "start_char", "mention_id"),
+            sort_by=("actor_id", "article_id", "start_char", "mention_id"),
         ),
         DatasetSpec(
             "quotes",
             QUOTES,
             Quote,
-            ("date", "actor"),
+            ("date", "speaker_id"),
             "published_at",
             actor_field="speaker_id",
-            sort_by=("article_id", "start_char", "quote_id"),
+            sort_by=("speaker_id", "article_id", "start_char", "quote_id"),
         ),
         DatasetSpec(
             "dead_letters",
@@ -293,10 +318,56 @@ def row_fields(row_type: type) -> list[str]:
     return [f.name for f in dataclasses.fields(row_type)]
 
 
+def _missing_as_null(schema: pa.Schema) -> frozenset[str]:
+    return frozenset(
+        f.name
+        for f in schema
+        if f.nullable and f.type in (pa.string(), pa.large_string())
+    )
+
+
+_NULL_IF_EMPTY = {
+    id(s): _missing_as_null(s)
+    for s in (ARTICLES, MENTIONS, QUOTES, ACTORS, DEAD_LETTERS)
+}
+
+
+def _segments(value) -> list[dict] | None:
+    if value is None:
+        return None
+    return [{"start_char": start, "end_char": end} for start, end in value]
+
+
 def to_table(rows: list[Any], spec: DatasetSpec) -> pa.Table:
-    """Rows of one type as an Arrow table with the dataset's explicit schema."""
-    columns = {name: [getattr(r, name) for r in rows] for name in spec.schema.names}
+    """Rows of one type as an Arrow table with the dataset's explicit schema.
+
+    An empty string in a nullable text column is written as NULL: a missing title,
+    GUID or country is missing, not a value a query should have to know about.
+    """
+    null_if_empty = _NULL_IF_EMPTY.get(id(spec.schema), frozenset())
+    columns = {}
+    for name in spec.schema.names:
+        values = [getattr(r, name) for r in rows]
+        if name in null_if_empty:
+            values = [None if v == "" else v for v in values]
+        elif name == "segments":
+            values = [_segments(v) for v in values]
+        columns[name] = values
     return pa.Table.from_pydict(columns, schema=spec.schema)
+
+
+def from_table(table: pa.Table, spec: DatasetSpec) -> list[Any]:
+    """Rows of a stored table (the inverse of ``to_table``, NULLs kept as None)."""
+    names = [f.name for f in dataclasses.fields(spec.row_type)]
+    rows = []
+    for record in table.to_pylist():
+        values = {k: record.get(k) for k in names}
+        if "segments" in values and values["segments"] is not None:
+            values["segments"] = tuple(
+                (s["start_char"], s["end_char"]) for s in values["segments"]
+            )
+        rows.append(spec.row_type(**values))
+    return rows
 
 
 def pyarrow_partitioning(name: str):

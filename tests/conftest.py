@@ -43,6 +43,8 @@ def make_article(article_id: str, **overrides):
         article_id=article_id,
         feed_url="f",
         source="s",
+        outlet="s",
+        outlet_country=None,
         url=f"https://x.test/{article_id}",
         guid="",
         title=article_id,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import pickle
 
 import pytest
-
 from newsbeam.transforms.actors import (
     ActorRegistry,
     alias_key,

@@ -6,7 +6,6 @@ import threading
 import time
 
 import pytest
-
 from newsbeam.transforms.common import OncePerProcess
 
 
@@ -48,7 +47,6 @@ def test_a_failure_is_raised_to_each_caller():
 
 def test_doc_text_takes_the_source_text_only_when_it_fits():
     import spacy
-
     from newsbeam.transforms.common import doc_text
 
     nlp = spacy.blank("en")

@@ -24,7 +24,6 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 from conftest import EXAMPLE_FEEDS, REPO
-
 from newsbeam.schemas import pyarrow_partitioning
 from newsbeam.transforms.feeds import parse_feed
 
@@ -62,7 +61,14 @@ def write_corpus(folder: Path) -> tuple[list[str], int]:
 
 
 def ingest_argv(feeds: list[str], output: Path) -> list[str]:
-    argv = [sys.executable, "-m", "newsbeam.pipeline.cli", "ingest", "--output", str(output)]
+    argv = [
+        sys.executable,
+        "-m",
+        "newsbeam.pipeline.cli",
+        "ingest",
+        "--output",
+        str(output),
+    ]
     argv += ["--fetch-articles", "never"]
     for feed in feeds:
         argv += ["--feeds", feed]

@@ -225,7 +225,13 @@ def test_lock_pins_beam_and_the_model_once_each():
 
 
 ENTRY_POINTS = {
-    "newsbeam ingest": [sys.executable, "-m", "newsbeam.pipeline.cli", "ingest", "--help"],
+    "newsbeam ingest": [
+        sys.executable,
+        "-m",
+        "newsbeam.pipeline.cli",
+        "ingest",
+        "--help",
+    ],
     "worker pool": [
         sys.executable,
         "-m",
@@ -282,7 +288,6 @@ def flags(argv: list[str]) -> set[str]:
 def unknown_to_cli(argv: list[str]) -> set[str]:
     """Flags in ``argv`` that neither newsbeam nor Beam defines, as the CLI sees it."""
     from apache_beam.options.pipeline_options import PipelineOptions
-
     from newsbeam.pipeline.cli import _unknown_flags
     from newsbeam.pipeline.options import NewsbeamOptions  # noqa: F401  (registers its flags)
 

@@ -11,7 +11,6 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pytest
 from conftest import EXAMPLE_FEEDS
-
 from newsbeam.pipeline.cli import main
 from newsbeam.schemas import pyarrow_partitioning
 

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 import spacy
-from spacy.tokens import Doc, Span
-
 from newsbeam.transforms.actors import ActorRegistry
 from newsbeam.transforms.entities import EntityMention, actor_at, extract_mentions
+from spacy.tokens import Doc, Span
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 SEED = SHARED / "seed" / "uk-russia-2017-12-22.txt"

@@ -8,9 +8,6 @@ import numpy
 import pytest
 import spacy
 from conftest import shared_path
-from spacy.tokens import Span
-from test_lookup_rules import gum_texts
-
 from newsbeam.transforms.fast_ner import (
     EntityDecoder,
     FastEntityRecognizer,
@@ -18,6 +15,8 @@ from newsbeam.transforms.fast_ner import (
     speed_up_entity_recognizer,
 )
 from newsbeam.transforms.nlp import DEFAULT_MODEL, load_model
+from spacy.tokens import Span
+from test_lookup_rules import gum_texts
 
 pytestmark = pytest.mark.model
 

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 from conftest import EXAMPLE_FEEDS, REPO
-
 from newsbeam.schemas import FeedItem
 from newsbeam.transforms.feeds import (
     FeedParseError,

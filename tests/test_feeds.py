@@ -12,8 +12,6 @@ import apache_beam as beam
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to, is_not_empty
-from servers import Route, serve
-
 from newsbeam.transforms.feeds import (
     FeedListError,
     FeedParseError,
@@ -24,6 +22,7 @@ from newsbeam.transforms.feeds import (
     unchanged_feeds,
 )
 from newsbeam.transforms.http import FetchOptions
+from servers import Route, serve
 
 RUNNER = "apache_beam.runners.portability.fn_api_runner.FnApiRunner"
 FETCHED = datetime(2025, 11, 2, 12, 0, tzinfo=UTC)

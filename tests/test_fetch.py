@@ -9,8 +9,6 @@ import pytest
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
-from servers import Route, serve
-
 from newsbeam.schemas import Article
 from newsbeam.transforms.fetch import (
     MIN_WORDS,
@@ -22,6 +20,7 @@ from newsbeam.transforms.fetch import (
 )
 from newsbeam.transforms.http import FetchOptions
 from newsbeam.transforms.text import article_text, word_count
+from servers import Route, serve
 
 RUNNER = "apache_beam.runners.portability.fn_api_runner.FnApiRunner"
 WHEN = datetime(2025, 11, 1, 10, 0, tzinfo=UTC)
@@ -56,6 +55,8 @@ def article(url: str, body: str = "Council shuts bridge.", **changes) -> Article
         article_id="a1",
         feed_url="https://city.example/rss",
         source="City Times",
+        outlet="City Times",
+        outlet_country=None,
         url=url,
         guid="g1",
         title="Bridge closed",

@@ -14,7 +14,6 @@ from xml.sax.saxutils import escape
 import pyarrow.dataset as ds
 import pytest
 from conftest import shared_path
-
 from newsbeam.pipeline.cli import main
 from newsbeam.schemas import pyarrow_partitioning
 
@@ -72,14 +71,16 @@ def test_seed_article_quotes_speakers_and_actors(tmp_path):
     assert str(article["date"]) == gold["date"]
     quotes = read(output, "quotes")
     found = {
-        normalise(q["quote"]): q["speaker"] for q in quotes if q["kind"] != "indirect"
+        normalise(q["quote"]): q["speaker_name"]
+        for q in quotes
+        if q["kind"] != "indirect"
     }
     for expected in gold["direct_quotes"]:
         text = normalise(expected["quote"])
         matches = [speaker for quote, speaker in found.items() if text in quote]
         assert matches, f"direct quote not found: {text!r} in {sorted(found)}"
         assert matches[0] == expected["speaker"], (text, matches)
-    speakers = [q["speaker"] for q in quotes if q["kind"] != "indirect"]
+    speakers = [q["speaker_name"] for q in quotes if q["kind"] != "indirect"]
     assert speakers.count("Boris Johnson") >= 4
     assert speakers.count("Sergei Lavrov") >= 2
 

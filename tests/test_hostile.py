@@ -28,8 +28,6 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from conftest import TEST_RUNNER
-from servers import Route, gzipped, redirect, serve, unaccepting_port
-
 from newsbeam.pipeline.cli import main
 from newsbeam.schemas import FeedItem, pyarrow_partitioning
 from newsbeam.transforms.actors import slugify
@@ -47,10 +45,13 @@ from newsbeam.transforms.text import (
     item_to_article,
     valid_unicode,
 )
+from servers import Route, gzipped, redirect, serve, unaccepting_port
 
 FETCHED = datetime(2025, 11, 2, 12, 0, tzinfo=UTC)
 FEED_URL = "https://hostile.example/rss"
-SAFE_PARTITION = re.compile(r"^(date=\d{4}-\d{2}-\d{2}|actor=[a-z0-9][a-z0-9\-]*)$")
+SAFE_PARTITION = re.compile(
+    r"^(date=\d{4}-\d{2}-\d{2}|(actor|speaker)_id=([a-z0-9][a-z0-9\-]*|__HIVE_DEFAULT_PARTITION__))$"
+)
 
 PARAGRAPHS = [
     "British Foreign Secretary David Cameron met Russian Foreign Minister Sergei "

@@ -7,8 +7,6 @@ import time
 import zlib
 
 import pytest
-from servers import Route, gzipped, redirect, serve, unaccepting_port
-
 from newsbeam.transforms.http import (
     FetchError,
     FetchOptions,
@@ -16,6 +14,7 @@ from newsbeam.transforms.http import (
     fetch,
     is_public_address,
 )
+from servers import Route, gzipped, redirect, serve, unaccepting_port
 
 FAST = FetchOptions(
     connect_timeout=1.0,

@@ -7,11 +7,10 @@ from pathlib import Path
 import pytest
 import spacy
 from conftest import shared_path
-from spacy.tokens import Doc
-
 from newsbeam.transforms import lookup_rules
 from newsbeam.transforms.lookup_rules import RuleLookup, speed_up_attribute_ruler
 from newsbeam.transforms.nlp import DEFAULT_MODEL, load_model
+from spacy.tokens import Doc
 
 REPO = Path(__file__).resolve().parents[1]
 TEXTS = sorted((REPO / "eval" / "articles").glob("*.txt"))

@@ -9,7 +9,6 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from conftest import TEST_RUNNER, make_article
-
 from newsbeam.schemas import Article
 from newsbeam.transforms.common import DEAD_LETTERS
 from newsbeam.transforms.nlp import Analyse, ModelNotInstalledError, check_model

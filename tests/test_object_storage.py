@@ -22,9 +22,8 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
-from newsfeeds import rss
-
 from newsbeam.pipeline.cli import main
+from newsfeeds import rss
 
 boto3 = pytest.importorskip("boto3", reason="boto3 is in the dev extra")
 moto_server = pytest.importorskip("moto.server", reason="moto[server] is in dev")
@@ -130,9 +129,8 @@ def keys(endpoint: str) -> list[str]:
 
 def pyarrow_rows(endpoint: str, name: str, columns: list[str]) -> list[tuple]:
     import pyarrow.dataset as ds
-    from pyarrow.fs import S3FileSystem
-
     from newsbeam.schemas import pyarrow_partitioning
+    from pyarrow.fs import S3FileSystem
 
     filesystem = S3FileSystem(
         access_key=KEY,
@@ -179,7 +177,7 @@ def test_s3_output_layout_dedup_and_rerun(tmp_path, s3, beam_s3_options, feed):
     # Same deterministic names as on local disk, so the same partition layout.
     assert data == local_layout(local)
     assert any(k.startswith("articles/date=2024-03-04/part-") for k in data)
-    assert any(k.startswith("quotes/date=2024-03-04/actor=") for k in data)
+    assert any(k.startswith("quotes/date=2024-03-04/speaker_id=") for k in data)
     # No temporary object survives the copy + delete that emulates rename, nor the
     # output probe.
     assert not [k for k in first if ".inprogress" in k or "/." in "/" + k]

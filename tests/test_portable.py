@@ -28,10 +28,9 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pytest
 from conftest import REPO
-from newsfeeds import STORIES, rss
-
 from newsbeam.pipeline.cli import main
 from newsbeam.schemas import pyarrow_partitioning
+from newsfeeds import STORIES, rss
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 

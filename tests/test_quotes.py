@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import spacy
-
 from newsbeam.transforms.quotes import QuoteFinding, extract_quotes
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "fixtures"

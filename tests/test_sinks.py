@@ -10,8 +10,13 @@ import pyarrow.dataset as ds
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from conftest import TEST_RUNNER, make_article
-
-from newsbeam.schemas import DATASETS, Article, DeadLetter, Mention, pyarrow_partitioning
+from newsbeam.schemas import (
+    DATASETS,
+    Article,
+    DeadLetter,
+    Mention,
+    pyarrow_partitioning,
+)
 from newsbeam.transforms.sinks import (
     ReadStored,
     UnsafePartitionError,
@@ -35,10 +40,9 @@ def mention(n: int, actor: str, when: datetime = DAY1) -> Mention:
         mention_id=f"m{n}",
         article_id=f"a{n}",
         actor_id=actor,
-        actor=actor,
         actor_name=actor.title(),
         actor_type="person",
-        country="",
+        actor_country=None,
         label="PERSON",
         text=actor,
         start_char=0,
@@ -51,7 +55,7 @@ def test_partition_paths():
     assert partition_path(DATASETS["articles"], article(1, DAY2)) == "date=2024-03-05"
     assert (
         partition_path(DATASETS["mentions"], mention(1, "1984"))
-        == "date=2024-03-04/actor=1984"
+        == "date=2024-03-04/actor_id=1984"
     )
 
 
@@ -92,9 +96,9 @@ def test_layout_schema_and_idempotent_rerun(tmp_path):
         "articles/date=2024-03-04",
         "articles/date=2024-03-05",
         "dead_letters/date=2024-03-05",
-        "mentions/date=2024-03-04/actor=1984",
-        "mentions/date=2024-03-04/actor=boris-johnson",
-        "mentions/date=2024-03-05/actor=russia",
+        "mentions/date=2024-03-04/actor_id=1984",
+        "mentions/date=2024-03-04/actor_id=boris-johnson",
+        "mentions/date=2024-03-05/actor_id=russia",
     ]
     assert not [f for f in first if "inprogress" in f]
     contents = {f: (tmp_path / f).read_bytes() for f in first}
@@ -109,7 +113,7 @@ def test_layout_schema_and_idempotent_rerun(tmp_path):
         partitioning=pyarrow_partitioning("mentions"),
     ).to_table()
     assert table.num_rows == 3
-    assert sorted(table.column("actor").to_pylist()) == [
+    assert sorted(table.column("actor_id").to_pylist()) == [
         "1984",
         "boris-johnson",
         "russia",
@@ -124,10 +128,10 @@ def test_layout_schema_and_idempotent_rerun(tmp_path):
         == DATASETS["articles"].schema.field("published_at").type
     )
     rows = duckdb.sql(
-        "SELECT actor, date, count(*) FROM read_parquet("
+        "SELECT actor_id, date, count(*) FROM read_parquet("
         f"'{tmp_path}/mentions/*/*/*.parquet',"
-        " hive_partitioning=true, hive_types={'date': DATE, 'actor': VARCHAR})"
-        " GROUP BY ALL ORDER BY actor"
+        " hive_partitioning=true, hive_types={'date': DATE, 'actor_id': VARCHAR})"
+        " GROUP BY ALL ORDER BY actor_id"
     ).fetchall()
     assert [(r[0], str(r[1]), r[2]) for r in rows] == [
         ("1984", "2024-03-04", 1),

@@ -27,10 +27,9 @@ from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms import window
 from conftest import REPO, make_article
-from servers import Route, serve
-
 from newsbeam.schemas import Article, pyarrow_partitioning
 from newsbeam.transforms.stream import CommitWindows, DedupAcrossPolls, prune
+from servers import Route, serve
 
 NOW = datetime(2024, 3, 20, 12, 0, tzinfo=UTC)
 

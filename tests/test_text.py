@@ -9,7 +9,6 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from conftest import TEST_RUNNER
-
 from newsbeam.schemas import FeedItem
 from newsbeam.transforms.text import (
     EmptyItemError,

@@ -48,7 +48,6 @@ from pathlib import Path
 
 import apache_beam as beam
 import pycountry
-
 from newsbeam.schemas import ActorRecord, Mention, Quote
 
 DATA_DIR = Path(__file__).with_name("data")
@@ -519,7 +518,7 @@ def apply_to_mention(mention: Mention, table: dict) -> Mention:
     if target is None:
         return mention
     new_id, name = target
-    return replace(mention, actor_id=new_id, actor=new_id, actor_name=name)
+    return replace(mention, actor_id=new_id, actor_name=name)
 
 
 def apply_to_quote(quote: Quote, table: dict) -> Quote:
@@ -527,7 +526,7 @@ def apply_to_quote(quote: Quote, table: dict) -> Quote:
     if target is None:
         return quote
     new_id, name = target
-    return replace(quote, speaker_id=new_id, speaker=name)
+    return replace(quote, speaker_id=new_id, speaker_name=name)
 
 
 class ResolveAcrossArticles(beam.PTransform):
@@ -551,9 +550,9 @@ class ResolveAcrossArticles(beam.PTransform):
         if self._stored_actors is not None:
             sources.append(
                 self._stored_actors
-                | "StoredPeople" >> beam.Filter(lambda a: a.type == "person")
+                | "StoredPeople" >> beam.Filter(lambda a: a.actor_type == "person")
                 | "StoredNames"
-                >> beam.Map(lambda a: ((a.actor_id, a.name), a.mention_count))
+                >> beam.Map(lambda a: ((a.actor_id, a.actor_name), a.mention_count))
             )
         table = (
             tuple(sources)
@@ -576,13 +575,13 @@ def stored_people_table(records: Iterable[ActorRecord]) -> tuple[dict, dict]:
 
     Streaming cannot wait for the whole run, so it resolves against what is stored.
     """
-    people = [r for r in records if r.type == "person"]
-    table = rewrite_table(((r.actor_id, r.name), r.mention_count) for r in people)
+    people = [r for r in records if r.actor_type == "person" and r.actor_name]
+    table = rewrite_table(((r.actor_id, r.actor_name), r.mention_count) for r in people)
     by_surname: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for r in people:
-        words = name_words(r.name)
+        words = name_words(r.actor_name)
         if len(words) >= 2 and r.actor_id not in table:
-            by_surname[words[-1]].add((r.actor_id, r.name))
+            by_surname[words[-1]].add((r.actor_id, r.actor_name))
     unique = {w: next(iter(ids)) for w, ids in by_surname.items() if len(ids) == 1}
     return table, unique
 
@@ -591,8 +590,10 @@ def resolve_with_stored(
     actor_id: str, name: str, is_person: bool, table: dict, by_surname: dict
 ) -> tuple[str, str] | None:
     """The stored person an id or a lone surname stands for, if there is one."""
+    if actor_id is None:
+        return None
     target = table.get(actor_id)
-    if target is None and is_person:
+    if target is None and is_person and name:
         words = name_words(name)
         if len(words) == 1:
             target = by_surname.get(words[0])
@@ -616,15 +617,15 @@ class ResolveWithStoredActors(beam.PTransform):
             )
             if target is None:
                 return m
-            return replace(m, actor_id=target[0], actor=target[0], actor_name=target[1])
+            return replace(m, actor_id=target[0], actor_name=target[1])
 
         def quote(q: Quote) -> Quote:
             target = resolve_with_stored(
-                q.speaker_id, q.speaker, True, table, by_surname
+                q.speaker_id, q.speaker_name, True, table, by_surname
             )
             if target is None:
                 return q
-            return replace(q, speaker_id=target[0], speaker=target[1])
+            return replace(q, speaker_id=target[0], speaker_name=target[1])
 
         return {
             "mentions": streams["mentions"] | "StoredMentions" >> beam.Map(mention),
@@ -672,8 +673,8 @@ def summarise_actor(actor_id: str, mentions: Iterable) -> ActorRecord:
         names[m.actor_name] += 1
         spellings[m.text] += 1
         types[m.actor_type] += 1
-        if m.country:
-            countries[m.country] += 1
+        if m.actor_country:
+            countries[m.actor_country] += 1
     return _record(
         actor_id,
         names,
@@ -694,11 +695,12 @@ def merge_actor(records: Iterable) -> ActorRecord:
     countries: dict[str, int] = defaultdict(int)
     spellings: dict[str, int] = defaultdict(int)
     for r in records:
-        names[r.name] += r.mention_count
-        types[r.type] += r.mention_count
-        if r.country:
-            countries[r.country] += r.mention_count
-        for rank, alias in enumerate(r.aliases):
+        if r.actor_name:
+            names[r.actor_name] += r.mention_count
+        types[r.actor_type or "other"] += r.mention_count
+        if r.actor_country:
+            countries[r.actor_country] += r.mention_count
+        for rank, alias in enumerate(r.aliases or ()):
             spellings[alias] += max(r.mention_count - rank, 1)
     return _record(
         records[0].actor_id,
@@ -723,9 +725,9 @@ def _record(actor_id, names, types, countries, spellings, count, first, last):
     aliases = sorted(spellings, key=lambda k: (-spellings[k], k))[:MAX_ALIASES]
     return ActorRecord(
         actor_id=actor_id,
-        name=_most(names) or actor_id,
-        type=_most(types) or "other",
-        country=_most(countries),
+        actor_name=_most(names) or actor_id,
+        actor_type=_most(types) or "other",
+        actor_country=_most(countries) or None,
         aliases=aliases,
         mention_count=count,
         first_seen=first,

@@ -13,7 +13,6 @@ from typing import Any
 
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
-
 from newsbeam.schemas import DeadLetter
 
 DEAD_LETTERS = "dead_letters"  # tag of every stage's failure output

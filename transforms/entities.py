@@ -38,9 +38,6 @@ import bisect
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from spacy.symbols import PROPN
-from spacy.tokens import Doc, Span, Token
-
 from newsbeam.transforms.actors import (
     Actor,
     ActorRegistry,
@@ -50,6 +47,8 @@ from newsbeam.transforms.actors import (
     slugify,
 )
 from newsbeam.transforms.common import doc_text as whole_text
+from spacy.symbols import PROPN
+from spacy.tokens import Doc, Span, Token
 
 KEPT_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT"})
 TYPE_OF_LABEL = {

@@ -51,7 +51,6 @@ from feedparser.mixin import _FeedParserMixin
 from feedparser.urls import _urljoin, make_safe_absolute_uri
 from feedparser.util import FeedParserDict
 from lxml import etree
-
 from newsbeam.schemas import DeadLetter, FeedItem
 from newsbeam.transforms.common import (
     DEAD_LETTERS,

@@ -19,11 +19,10 @@ import apache_beam as beam
 import trafilatura
 from apache_beam.metrics import Metrics
 from lxml.etree import LxmlError
-from trafilatura.utils import decode_file
-
 from newsbeam.schemas import Article
 from newsbeam.transforms.http import FetchError, FetchOptions, FetchResult, fetch
 from newsbeam.transforms.text import article_text, word_count
+from trafilatura.utils import decode_file
 
 STAGE = "fetch"
 MIN_WORDS = 150  # below this, a feed text is most likely a teaser

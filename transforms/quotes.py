@@ -34,11 +34,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
+from newsbeam.transforms.common import doc_text
 from spacy.strings import hash_string
 from spacy.symbols import AUX, PROPN, VERB
 from spacy.tokens import Doc, Span, Token
-
-from newsbeam.transforms.common import doc_text
 
 # Verbs that report speech or a stated position. Kept as one constant so that the
 # direct and indirect rules agree on what counts as a cue.

@@ -25,8 +25,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
-
-from newsbeam.schemas import ACTORS_SPEC, DATASETS, ActorRecord, DatasetSpec, to_table
+from newsbeam.schemas import (
+    ACTORS_SPEC,
+    DATASETS,
+    ActorRecord,
+    DatasetSpec,
+    from_table,
+    to_table,
+)
 from newsbeam.transforms.common import read_bytes, stable_id, write_atomically
 
 MAX_ROWS_PER_FILE = 250_000
@@ -51,12 +57,18 @@ def partition_value(value: str) -> str:
     return value
 
 
+# What hive readers (Spark, DuckDB, pyarrow, Polars) read back as NULL.
+NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+
+
 def partition_path(spec: DatasetSpec, row) -> str:
-    """``date=YYYY-MM-DD[/actor=ID]`` for one row of a dataset."""
+    """``date=YYYY-MM-DD[/actor_id=ID]`` for one row of a dataset."""
     moment: datetime = getattr(row, spec.date_field)
     parts = [f"date={moment.date().isoformat()}"]
     if spec.actor_field:
-        parts.append(f"actor={partition_value(getattr(row, spec.actor_field))}")
+        value = getattr(row, spec.actor_field)
+        value = NULL_PARTITION if value is None else partition_value(value)
+        parts.append(f"{spec.actor_field}={value}")
     return "/".join(parts)
 
 
@@ -69,8 +81,19 @@ def file_stem(spec: DatasetSpec, rows: list) -> str:
     return "part-" + stable_id(spec.name, *keys, length=20)
 
 
+def _sort_value(value) -> tuple:
+    """NULLs last, numbers as numbers: the order DuckDB and Spark would give."""
+    if value is None:
+        return (2, "")
+    if isinstance(value, int | float):
+        return (0, value)
+    return (1, str(value))
+
+
 def sort_rows(spec: DatasetSpec, rows: Iterable) -> list:
-    return sorted(rows, key=lambda r: tuple(str(getattr(r, k)) for k in spec.sort_by))
+    return sorted(
+        rows, key=lambda r: tuple(_sort_value(getattr(r, k)) for k in spec.sort_by)
+    )
 
 
 def parquet_bytes(table: pa.Table) -> bytes:
@@ -275,8 +298,7 @@ def read_actor_records(output: str) -> list[ActorRecord]:
         table = pq.read_table(pa.BufferReader(read_bytes(path)))
     except (OSError, beam.io.filesystem.BeamIOError):
         return []
-    names = ACTORS_SPEC.schema.names
-    return [ActorRecord(**{k: row.get(k) for k in names}) for row in table.to_pylist()]
+    return from_table(table, ACTORS_SPEC)
 
 
 def write_actor_records(

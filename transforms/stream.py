@@ -33,7 +33,6 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms import userstate, window
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.utils.timestamp import Duration, Timestamp
-
 from newsbeam.schemas import DATASETS
 from newsbeam.transforms.common import DEAD_LETTERS, dead_letter
 from newsbeam.transforms.feeds import FeedListError, expand_sources

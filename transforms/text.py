@@ -15,9 +15,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
-
 from newsbeam.schemas import Article, FeedItem
-from newsbeam.transforms.common import DEAD_LETTERS, OncePerProcess, dead_letter, stable_id
+from newsbeam.transforms.common import (
+    DEAD_LETTERS,
+    OncePerProcess,
+    dead_letter,
+    stable_id,
+)
 
 _WORD = re.compile(r"\w+(?:['’\-]\w+)*")
 
@@ -291,6 +295,8 @@ def convert_item(item: FeedItem) -> tuple[Article, list[str]]:
         article_id=article_id_for(url, guid, source or item.feed_url, title),
         feed_url=item.feed_url,
         source=source,
+        outlet=valid_unicode(item.outlet or "") or source or None,
+        outlet_country=item.outlet_country,
         url=url,
         guid=guid,
         title=title,
