@@ -150,6 +150,14 @@ def query(argv: list[str]) -> int:
     return 0
 
 
+# Each subcommand takes its arguments (after the command name) and returns the exit
+# code; a new one is a function here or in its own module, and one line below.
+COMMANDS = {
+    "ingest": ingest,
+    "query": query,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
@@ -162,11 +170,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     command, rest = argv[0], argv[1:]
     _quiet_beam()
-    if command == "ingest":
-        return ingest(rest)
-    if command == "query":
-        return query(rest)
-    return _fail(f"unknown command {command!r}: use 'ingest' or 'query'")
+    handler = COMMANDS.get(command)
+    if handler is None:
+        known = ", ".join(f"'{name}'" for name in COMMANDS)
+        return _fail(f"unknown command {command!r}: use one of {known}")
+    return handler(rest)
 
 
 def console() -> None:
