@@ -208,7 +208,7 @@ def test_gum_identity_floor(model) -> None:
         pytest.skip(f"{GUM} is absent: ../shared/fixtures is not beside this checkout")
     from eval.actors import evaluate
 
-    report = evaluate(GUM, nlp=model)
+    report = evaluate(GUM, nlp=model)["gum"]
     ours, baseline = report["newsbeam"], report["baseline-raw-text"]
     assert ours["f1"] >= 0.90
     assert ours["precision"] >= 0.93

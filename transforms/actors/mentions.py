@@ -1,0 +1,592 @@
+"""Named-entity mentions of one article, each resolved to an actor.
+
+``extract_mentions(doc, registry)`` reads the entities of an already parsed ``Doc``
+(no second parse) and decides, for each, which actor it is about. The decisions are
+article-level, because an article is what a reader resolves names against:
+
+* titles, honorifics, a leading "the" and a possessive "'s" are not part of a name
+  ("Foreign Secretary Boris Johnson's" -> "Boris Johnson");
+* full person names that are spelling variants of each other - transliterations
+  ("Sergei"/"Sergey"), diacritics, hyphens, initials ("V. Putin") - are one person;
+* a lone surname or forename ("Johnson", "Mr Johnson") is the one person of the article
+  with that surname (then forename); when two people share it nobody is guessed and the
+  bare name stays its own actor; with no full name in the article, a person the registry
+  knows by that alias ("Trump") is used;
+* labels are repaired: a name that is a person of the article or of the registry, or
+  follows an honorific, is a PERSON whatever the small model said ("Trump" as ORG),
+  and a registry institution tagged PERSON is not a person;
+* countries, their aliases and demonyms resolve through the registry ("Russians" ->
+  russia); other NORP ("Republicans", "Muslims") are groups, singular and plural one
+  actor; "the State of Texas" is Texas;
+* short names of the article's organisations: an all-capitals acronym ("KCNA") is the
+  one longer name with those initials, and a definite one-word name ("the Church") is
+  the one longer name with that head noun ("Church of Scientology").
+
+Names the model did not tag at all are added where no entity is, if they are
+unambiguous in the article: a surname of exactly one of its people, a one-word name
+tagged elsewhere in it, an acronym of one of its names. The small model often tags a
+name once and misses it later, which would lose speakers and counts.
+
+Everything not in the registry gets ``slugify`` of its cleaned name as its id, so
+the same name gives the same actor in every article; ``resolve_across_articles``
+(``transforms.actors``) is the later, global pass for surnames and spellings.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from newsbeam.transforms.actors.names import (
+    alias_key,
+    name_rules,
+    name_words,
+    slugify,
+)
+from newsbeam.transforms.actors.registry import Actor, ActorRegistry
+from newsbeam.transforms.common import doc_text as whole_text
+from spacy.symbols import PROPN
+from spacy.tokens import Doc, Span, Token
+
+KEPT_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT"})
+TYPE_OF_LABEL = {
+    "PERSON": "person",
+    "ORG": "organisation",
+    "GPE": "place",
+    "LOC": "place",
+    "FAC": "place",
+    "NORP": "group",
+    "EVENT": "other",
+}
+LABEL_OF_TYPE = {"person": "PERSON", "organisation": "ORG", "place": "GPE"}
+# Labels the model confuses with PERSON; GPE and LOC need stronger evidence because a
+# place named like a person ("Washington") is common.
+_REPAIRABLE = frozenset({"ORG", "NORP", "FAC", "EVENT", "GPE", "LOC"})
+_PLACE_LABELS = frozenset({"GPE", "LOC"})
+_LEADING_WORDS = frozenset({"the", "a", "an"})
+_POSSESSIVE = ("'s", "’s", "'", "’")
+_NOT_GROUPS = frozenset({"western", "eastern", "northern", "southern", "central"})
+_PLACE_PREFIXES = ("state of ", "city of ", "province of ", "commonwealth of ")
+_ACRONYM_SKIP = frozenset({"of", "the", "and", "for", "de", "la", "du", "des", "on"})
+
+
+@dataclass(frozen=True, slots=True)
+class EntityMention:
+    """One mention of an actor: where it is written and who it is about."""
+
+    start_char: int
+    end_char: int
+    text: str  # the span as written in doc.text, possessive "'s" stripped
+    label: str  # spaCy label after repair
+    actor_id: str
+    actor_name: str
+    actor_type: str  # person | organisation | place | group | other
+    country: str  # actor id of the country it belongs to, "" if none
+
+
+@dataclass(slots=True)
+class _Candidate:
+    """An entity span after cleaning, while the article is being resolved."""
+
+    start: int  # token indices into the doc
+    end: int
+    start_char: int
+    end_char: int
+    label: str
+    text: str
+    key: str  # alias_key of text
+    words: list[str]  # folded person-name words
+    titled: bool  # a title or honorific preceded or opened the name
+    honorific: bool  # Mr, Ms, Dr ...: certainly a person
+    definite: bool = False  # written with "the": "the Church" may be a short name
+    actor: Actor | None = None
+
+
+@dataclass(slots=True)
+class _Person:
+    """A full name of the article and the spelling variants merged into it."""
+
+    name: str
+    words: list[str]
+    keys: set[str] = field(default_factory=set)
+    actor: Actor | None = None
+
+
+# ------------------------------------------------------------------ cleaning
+
+
+def _title_length(tokens: list[Token], at: int, stop: int) -> int:
+    """How many tokens from ``at`` form the longest title ("Prime Minister")."""
+    rules = name_rules()
+    best = 0
+    for n in range(1, min(rules.max_title_words, stop - at) + 1):
+        phrase = " ".join(t.lower_.rstrip(".") for t in tokens[at : at + n])
+        if phrase in rules.titles:
+            best = n
+    return best
+
+
+def _title_before(doc: Doc, start: int) -> tuple[bool, bool]:
+    """(title, honorific): does one immediately precede token ``start``?"""
+    rules = name_rules()
+    for n in range(min(rules.max_title_words, start), 0, -1):
+        phrase = " ".join(t.lower_.rstrip(".") for t in doc[start - n : start])
+        if phrase in rules.titles:
+            return True, phrase in rules.honorifics
+    return False, False
+
+
+def _clean(doc: Doc, doc_text: str, ent: Span) -> _Candidate | None:
+    """The name inside an entity span: no "the", title or possessive; None if empty."""
+    tokens = doc
+    start, end = ent.start, ent.end
+    rules = name_rules()
+    titled, honorific = _title_before(doc, start)
+    definite = start > 0 and doc[start - 1].lower_ == "the"
+    while start < end and (
+        tokens[start].lower_ in _LEADING_WORDS or tokens[start].is_punct
+    ):
+        start += 1
+    # Titles inside the span: stripped from PERSON; from other labels only when they
+    # are honorifics (so "General Motors" keeps its "General").
+    while start < end:
+        n = _title_length(tokens, start, end)
+        if not n or start + n >= end:
+            break
+        phrase = " ".join(t.lower_.rstrip(".") for t in tokens[start : start + n])
+        if ent.label_ != "PERSON" and phrase not in rules.honorifics:
+            break
+        if not tokens[start + n].text[:1].isupper():
+            break
+        titled = True
+        honorific = honorific or phrase in rules.honorifics
+        start += n
+    while end > start and (
+        tokens[end - 1].text in _POSSESSIVE or tokens[end - 1].is_punct
+    ):
+        end -= 1
+    if end <= start:
+        return None
+    start_char = tokens[start].idx
+    end_char = tokens[end - 1].idx + len(tokens[end - 1].text)
+    for suffix in _POSSESSIVE:  # "Russia's" as one token
+        if doc_text.endswith(suffix, start_char, end_char):
+            if end_char - len(suffix) > start_char:
+                end_char -= len(suffix)
+            break
+    text = doc_text[start_char:end_char]
+    if not any(ch.isalpha() for ch in text):
+        return None
+    if ent.label_ == "PERSON" and not text[:1].isupper():
+        return None  # "mike" and other lower-case PERSON noise
+    return _Candidate(
+        start=start,
+        end=end,
+        start_char=start_char,
+        end_char=end_char,
+        label=ent.label_,
+        text=" ".join(text.split()),
+        key=alias_key(text),
+        words=name_words(text),
+        titled=titled,
+        honorific=honorific,
+        definite=definite,
+    )
+
+
+# ------------------------------------------------------------------ people
+
+
+def _compatible(a: list[str], b: list[str]) -> bool:
+    """Same surname and a compatible forename: equal, or an initial of the other."""
+    if a[-1] != b[-1]:
+        return False
+    x, y = a[0], b[0]
+    return (
+        x == y or (len(x) == 1 and y.startswith(x)) or (len(y) == 1 and x.startswith(y))
+    )
+
+
+def _is_initial(word: str) -> bool:
+    return len(word.rstrip(".")) == 1
+
+
+class _People:
+    """The people of one article: full names merged by spelling, indexed by part."""
+
+    def __init__(self, registry: ActorRegistry) -> None:
+        self.registry = registry
+        self.people: list[_Person] = []
+        self.by_key: dict[str, _Person] = {}
+
+    def add(self, candidate: _Candidate) -> None:
+        words = candidate.words
+        key = "".join(words)
+        if key in self.by_key:
+            return
+        matches = [p for p in self.people if _compatible(p.words, words)]
+        if len(matches) == 1:
+            person = matches[0]
+            # Prefer a spelled-out forename to an initial as the displayed name.
+            if len(person.words[0]) == 1 < len(words[0]):
+                person.name, person.words = candidate.text, words
+        else:
+            person = _Person(candidate.text, words)
+            self.people.append(person)
+        person.keys.add(key)
+        self.by_key[key] = person
+
+    def finish(self) -> None:
+        """Give every person an actor; index surnames and forenames."""
+        self.by_surname: dict[str, list[_Person]] = defaultdict(list)
+        self.by_forename: dict[str, list[_Person]] = defaultdict(list)
+        for person in self.people:
+            known = None
+            for key in sorted(person.keys):
+                known = self.registry.person_by_key(key)
+                if known:
+                    break
+            if known is None:
+                known = self.registry.person(person.name)
+            person.actor = known or Actor(slugify(person.name), person.name, "person")
+            self.by_surname[person.words[-1]].append(person)
+            if len(person.words[0]) > 1:
+                self.by_forename[person.words[0]].append(person)
+
+    def single(self, word: str) -> tuple[_Person | None, bool]:
+        """(the one person a lone name word means, whether it is ambiguous)."""
+        for index in (self.by_surname, self.by_forename):
+            found = index.get(word, [])
+            if len(found) == 1:
+                return found[0], False
+            if len(found) > 1:
+                return None, True
+        return None, False
+
+    def knows(self, candidate: _Candidate) -> bool:
+        """Is this name a person of the article (full name or unambiguous part)?"""
+        key = "".join(candidate.words)
+        if key in self.by_key:
+            return True
+        if len(candidate.words) == 1:
+            word = candidate.words[0]
+            return word in self.by_surname or word in self.by_forename
+        return False
+
+
+def _is_full_name(candidate: _Candidate) -> bool:
+    words = candidate.text.split()
+    return len(candidate.words) >= 2 and not all(_is_initial(w) for w in words[:-1])
+
+
+def _registry_person(candidate: _Candidate, registry: ActorRegistry) -> Actor | None:
+    actor = registry.lookup_key(candidate.key)
+    if actor and actor.type == "person":
+        return actor
+    return registry.person(candidate.text) if len(candidate.words) >= 2 else None
+
+
+# ------------------------------------------------------------------ resolution
+
+
+def _group_name(text: str) -> str:
+    """Singular of a group ("Republicans" -> "Republican"): both are one actor."""
+    last = text.split()[-1] if text.split() else text
+    if len(last) > 4 and last.endswith("s") and not last.endswith(("ss", "us", "is")):
+        return text[:-1]
+    return text
+
+
+def _renamed(candidate: _Candidate, text: str) -> _Candidate:
+    """The same span looked up under a shorter name (offsets unchanged)."""
+    return _Candidate(
+        start=candidate.start,
+        end=candidate.end,
+        start_char=candidate.start_char,
+        end_char=candidate.end_char,
+        label=candidate.label,
+        text=text,
+        key=alias_key(text),
+        words=name_words(text),
+        titled=candidate.titled,
+        honorific=candidate.honorific,
+    )
+
+
+def _initials(text: str) -> str:
+    """Initials of the significant words: "Korean People's Army" -> "KPA"."""
+    return "".join(
+        w[0]
+        for w in text.replace("-", " ").split()
+        if w[0].isalpha() and w.lower() not in _ACRONYM_SKIP
+    ).upper()
+
+
+def _head_noun(text: str) -> str:
+    """The head of an English name: last word before "of" ("Church of Scientology")."""
+    before_of = text.split(" of ", 1)[0].split()
+    return before_of[-1] if before_of else ""
+
+
+def _link_short_names(candidates: list[_Candidate]) -> None:
+    """ "the Church" -> "Church of Scientology" when it is the one name of the article
+    with that head noun. Only definite, single-word, unknown ORG/FAC names: "the
+    Senate" is not the "Senate Armed Services Committee" (head "Committee").
+    """
+    heads: dict[str, dict[str, Actor]] = defaultdict(dict)
+    for c in candidates:
+        if c.label in ("ORG", "FAC") and len(c.text.split()) >= 2 and c.actor:
+            heads[_head_noun(c.text)][c.actor.actor_id] = c.actor
+    for c in candidates:
+        if not (c.definite and c.label in ("ORG", "FAC") and " " not in c.text):
+            continue
+        if c.actor and c.actor.actor_id != slugify(c.text):
+            continue  # the registry already knew it
+        found = heads.get(c.text, {})
+        if len(found) == 1:
+            c.actor = next(iter(found.values()))
+
+
+def _resolve_other(candidate: _Candidate, registry: ActorRegistry) -> Actor:
+    """A non-person: registry first (countries, demonyms, institutions), else itself."""
+    actor = registry.lookup_key(candidate.key)
+    if actor is None and candidate.label in _PLACE_LABELS:
+        # "the State of Texas" is Texas.
+        for prefix in _PLACE_PREFIXES:
+            if candidate.key.startswith(prefix) and len(candidate.key) > len(prefix):
+                rest = candidate.text.split(None, len(prefix.split()))[-1]
+                return _resolve_other(_renamed(candidate, rest), registry)
+    if actor is None and candidate.label == "NORP" and candidate.key.endswith("s"):
+        actor = registry.lookup_key(candidate.key[:-1])
+    if actor is not None and actor.type != "person":
+        return actor
+    actor_type = TYPE_OF_LABEL.get(candidate.label, "other")
+    name = candidate.text
+    if candidate.label == "NORP":
+        name = _group_name(name)
+    return Actor(slugify(name), name, actor_type, "")
+
+
+def _link_acronyms(candidates: list[_Candidate]) -> None:
+    """KCNA -> Korean Central News Agency when exactly one name has those initials."""
+    long_names: dict[str, dict[str, Actor]] = defaultdict(dict)
+    for c in candidates:
+        if c.label != "PERSON" and len(c.text.split()) >= 2 and c.actor:
+            long_names[_initials(c.text)][c.actor.actor_id] = c.actor
+    for c in candidates:
+        text = c.text.replace(".", "")
+        if c.label == "PERSON" or not (2 <= len(text) <= 8 and text.isupper()):
+            continue
+        if c.actor and c.actor.actor_id != slugify(c.text):
+            continue  # the registry already knew it
+        found = long_names.get(text, {})
+        if len(found) == 1:
+            c.actor = next(iter(found.values()))
+
+
+def extract_mentions(
+    doc: Doc, registry: ActorRegistry, text: str | None = None
+) -> list[EntityMention]:
+    """The actor mentions of one parsed article, in text order.
+
+    Pure: reads ``doc.ents`` and token attributes only, so it is cheap enough for every
+    article and testable without Beam. ``text``, when given, is the text the doc was
+    made from.
+    """
+    doc_text = whole_text(doc, text)
+    candidates = []
+    for ent in doc.ents:
+        if ent.label_ in KEPT_LABELS:
+            candidate = _clean(doc, doc_text, ent)
+            if candidate is not None:
+                candidates.append(candidate)
+
+    # Full names first: PERSON, or any label when an honorific or the registry says so.
+    people = _People(registry)
+    for c in candidates:
+        if not _is_full_name(c):
+            continue
+        known = _registry_person(c, registry)
+        if c.label == "PERSON" or c.honorific or known is not None:
+            if c.label != "PERSON" and registry.lookup_key(c.key) not in (None, known):
+                continue
+            c.label = "PERSON"
+            people.add(c)
+    people.finish()
+
+    # Label repair for everything that is not yet a person.
+    for c in candidates:
+        if c.label == "PERSON" or c.label not in _REPAIRABLE:
+            continue
+        known = registry.lookup_key(c.key)
+        if known is not None and known.type != "person" and not c.honorific:
+            continue
+        evidence = (
+            c.honorific
+            or (known is not None and known.type == "person")
+            or ("".join(c.words) in people.by_key)
+        )
+        if not evidence and people.knows(c):
+            # A place the registry does not know that is spelled like a person of
+            # the article is that person ("Bolden" tagged GPE); known places were
+            # skipped above.
+            evidence = True
+        if evidence:
+            c.label = "PERSON"
+
+    for c in candidates:
+        if c.label == "PERSON":
+            c.actor = _resolve_person(c, people, registry)
+            if c.actor.type != "person":
+                c.label = LABEL_OF_TYPE.get(c.actor.type, c.label)
+        else:
+            if c.label == "NORP" and c.key in _NOT_GROUPS:
+                c.actor = None
+                continue
+            c.actor = _resolve_other(c, registry)
+    candidates = [c for c in candidates if c.actor is not None]
+    _link_acronyms(candidates)
+    _link_short_names(candidates)
+    candidates.extend(_untagged(doc, candidates, people))
+    candidates.sort(key=lambda c: c.start)
+
+    mentions = []
+    for c in candidates:
+        actor = c.actor
+        assert actor is not None
+        mentions.append(
+            EntityMention(
+                start_char=c.start_char,
+                end_char=c.end_char,
+                text=doc_text[c.start_char : c.end_char],
+                label=c.label,
+                actor_id=actor.actor_id,
+                actor_name=actor.name,
+                actor_type=actor.type,
+                country=actor.country,
+            )
+        )
+    return mentions
+
+
+def _resolve_person(
+    candidate: _Candidate, people: _People, registry: ActorRegistry
+) -> Actor:
+    """A person mention's actor: article full name, then registry, then itself."""
+    key = "".join(candidate.words)
+    person = people.by_key.get(key)
+    if person is not None and person.actor is not None:
+        return person.actor
+    if len(candidate.words) == 1:
+        person, ambiguous = people.single(candidate.words[0])
+        if person is not None and person.actor is not None:
+            return person.actor
+        if not ambiguous:
+            known = registry.lookup_key(candidate.key)
+            if known is not None:
+                return (
+                    known  # a person alias ("Trump"), or an institution tagged PERSON
+                )
+    else:
+        # "V. Putin": an initial is not a full name of its own, but matches one.
+        matches = [p for p in people.people if _compatible(p.words, candidate.words)]
+        if len(matches) == 1 and matches[0].actor is not None:
+            return matches[0].actor
+        known = registry.lookup_key(candidate.key) or registry.person(candidate.text)
+        if known is not None:
+            return known
+    return Actor(slugify(candidate.text), candidate.text, "person")
+
+
+def _untagged(
+    doc: Doc, candidates: list[_Candidate], people: _People
+) -> list[_Candidate]:
+    """Names of the article's actors that the model left untagged elsewhere.
+
+    Three kinds, all only where no entity is: a surname of exactly one person of the
+    article; a one-word name the model tagged elsewhere in the same article ("Hajj");
+    an acronym of exactly one longer name of the article ("KSC" for "Kennedy Space
+    Center"). The small model tags a name once and misses it later; counts and
+    speakers would be lost.
+    """
+    words_seen: dict[str, tuple[str, Actor]] = {}
+    acronyms: dict[str, dict[str, tuple[str, Actor]]] = defaultdict(dict)
+    for c in candidates:
+        if c.actor is None:
+            continue
+        if " " not in c.text:
+            words_seen.setdefault(c.text, (c.label, c.actor))
+        elif c.label != "PERSON":
+            acronyms[_initials(c.text)][c.actor.actor_id] = (c.label, c.actor)
+    covered = {i for ent in doc.ents for i in range(ent.start, ent.end)}
+    covered.update(i for c in candidates for i in range(c.start, c.end))
+    found = []
+    proper_nouns = [
+        i for i, pos in enumerate(doc.to_array("POS").tolist()) if pos == PROPN
+    ]
+    for i in proper_nouns:  # as arrays: a Token object for every word costs more
+        if i in covered:
+            continue
+        token = doc[i]
+        text = token.text
+        hit: tuple[str, Actor] | None = None
+        if token.is_title:
+            neighbours = [
+                doc[j] for j in (token.i - 1, token.i + 1) if 0 <= j < len(doc)
+            ]
+            if any(n.pos_ == "PROPN" and n.is_title for n in neighbours):
+                continue  # part of a longer untagged name ("Johnson Space")
+            words = name_words(text)
+            matches = people.by_surname.get(words[0], []) if len(words) == 1 else []
+            if len(matches) == 1 and matches[0].actor is not None:
+                hit = ("PERSON", matches[0].actor)
+        if hit is None and text in words_seen:
+            label, actor = words_seen[text]
+            if label != "PERSON" or actor.type != "person":
+                hit = words_seen[text]
+        if hit is None and text.isupper() and 2 <= len(text) <= 6:
+            options = acronyms.get(text, {})
+            if len(options) == 1:
+                hit = next(iter(options.values()))
+        if hit is None:
+            continue
+        found.append(
+            _Candidate(
+                start=token.i,
+                end=token.i + 1,
+                start_char=token.idx,
+                end_char=token.idx + len(text),
+                label=hit[0],
+                text=text,
+                key=alias_key(text),
+                words=name_words(text),
+                titled=False,
+                honorific=False,
+                actor=hit[1],
+            )
+        )
+    return found
+
+
+def actor_at(
+    mentions: list[EntityMention], start_char: int, end_char: int
+) -> EntityMention | None:
+    """The mention that covers or overlaps a character span, the largest overlap first.
+
+    Used to map a quote's speaker span to an actor; ``mentions`` are in text order as
+    ``extract_mentions`` returns them. Ties go to the earlier mention.
+    """
+    if not mentions or end_char <= start_char:
+        return None
+    starts = [m.start_char for m in mentions]
+    best, best_overlap = None, 0
+    first = max(0, bisect.bisect_right(starts, start_char) - 1)
+    # Mentions never overlap each other, so walking back one is enough.
+    for mention in mentions[max(0, first - 1) :]:
+        if mention.start_char >= end_char:
+            break
+        overlap = min(end_char, mention.end_char) - max(start_char, mention.start_char)
+        if overlap > best_overlap:
+            best, best_overlap = mention, overlap
+    return best
