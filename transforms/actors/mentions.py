@@ -40,13 +40,27 @@ from dataclasses import dataclass, field
 
 from newsbeam.transforms.actors.names import (
     alias_key,
+    is_given_name,
     name_rules,
     name_words,
+    same_given_name,
     slugify,
+)
+from newsbeam.transforms.actors.organisations import (
+    defines,
+    has_organisation_head,
+    initials,
+    is_acronym,
+    name_forms,
+    national_team_name,
+    organisation_rules,
+    parenthesised_acronym,
+    sports_report,
+    without_country,
 )
 from newsbeam.transforms.actors.registry import Actor, ActorRegistry
 from newsbeam.transforms.common import doc_text as whole_text
-from spacy.symbols import PROPN
+from spacy.symbols import ADJ, AUX, PROPN, VERB
 from spacy.tokens import Doc, Span, Token
 
 KEPT_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT"})
@@ -66,9 +80,9 @@ _REPAIRABLE = frozenset({"ORG", "NORP", "FAC", "EVENT", "GPE", "LOC"})
 _PLACE_LABELS = frozenset({"GPE", "LOC"})
 _LEADING_WORDS = frozenset({"the", "a", "an"})
 _POSSESSIVE = ("'s", "’s", "'", "’")
+_MAX_PLACE_ACRONYM = 3  # "AI" tagged GPE; a dateline's "NEWARK" is a word
 _NOT_GROUPS = frozenset({"western", "eastern", "northern", "southern", "central"})
 _PLACE_PREFIXES = ("state of ", "city of ", "province of ", "commonwealth of ")
-_ACRONYM_SKIP = frozenset({"of", "the", "and", "for", "de", "la", "du", "des", "on"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +115,7 @@ class _Candidate:
     honorific: bool  # Mr, Ms, Dr ...: certainly a person
     definite: bool = False  # written with "the": "the Church" may be a short name
     actor: Actor | None = None
+    place_acronym: bool = False  # an unknown acronym the model called a place ("AI")
 
 
 @dataclass(slots=True)
@@ -137,17 +152,59 @@ def _title_before(doc: Doc, start: int) -> tuple[bool, bool]:
     return False, False
 
 
-def _clean(doc: Doc, doc_text: str, ent: Span) -> _Candidate | None:
-    """The name inside an entity span: no "the", title or possessive; None if empty."""
-    tokens = doc
+def _clean(doc: Doc, doc_text: str, ent: Span) -> list[_Candidate]:
+    """The names inside an entity span: no "the", title, lower-case modifier or
+    possessive; two names where a possessive joins them ("Microsoft's Internet
+    Explorer" is the maker and the product). Empty when nothing is left."""
     start, end = ent.start, ent.end
-    rules = name_rules()
     titled, honorific = _title_before(doc, start)
     definite = start > 0 and doc[start - 1].lower_ == "the"
+    # Lower-case words and hyphenated prefixes are not part of a name: "united
+    # Republican party", "pro-Beijing New People's Party".
     while start < end and (
-        tokens[start].lower_ in _LEADING_WORDS or tokens[start].is_punct
+        doc[start].lower_ in _LEADING_WORDS
+        or doc[start].is_punct
+        or doc[start].is_lower
+        or (start > ent.start and not doc[start - 1].whitespace_)
     ):
         start += 1
+    pieces = []
+    piece = start
+    for i in range(start, end):
+        if doc[i].is_space and "\n" in doc[i].text:  # a name never spans paragraphs
+            pieces.append((piece, i))
+            piece = i + 1
+
+    pieces.append((piece, end))
+    found = []
+    for n, (a, b) in enumerate(pieces):
+        candidate = _candidate(
+            doc,
+            doc_text,
+            a,
+            b,
+            ent.label_,
+            titled if n == 0 else False,
+            honorific if n == 0 else False,
+            definite and n == 0,
+        )
+        if candidate is not None:
+            found.append(candidate)
+    return found
+
+
+def _candidate(
+    doc: Doc,
+    doc_text: str,
+    start: int,
+    end: int,
+    label: str,
+    titled: bool,
+    honorific: bool,
+    definite: bool,
+) -> _Candidate | None:
+    tokens = doc
+    rules = name_rules()
     # Titles inside the span: stripped from PERSON; from other labels only when they
     # are honorifics (so "General Motors" keeps its "General").
     while start < end:
@@ -155,15 +212,19 @@ def _clean(doc: Doc, doc_text: str, ent: Span) -> _Candidate | None:
         if not n or start + n >= end:
             break
         phrase = " ".join(t.lower_.rstrip(".") for t in tokens[start : start + n])
-        if ent.label_ != "PERSON" and phrase not in rules.honorifics:
+        if label != "PERSON" and phrase not in rules.honorifics:
             break
         if not tokens[start + n].text[:1].isupper():
             break
         titled = True
         honorific = honorific or phrase in rules.honorifics
         start += n
+    while start < end and (tokens[start].is_space or tokens[start].is_punct):
+        start += 1
     while end > start and (
-        tokens[end - 1].text in _POSSESSIVE or tokens[end - 1].is_punct
+        tokens[end - 1].text in _POSSESSIVE
+        or tokens[end - 1].is_punct
+        or tokens[end - 1].is_space
     ):
         end -= 1
     if end <= start:
@@ -176,16 +237,16 @@ def _clean(doc: Doc, doc_text: str, ent: Span) -> _Candidate | None:
                 end_char -= len(suffix)
             break
     text = doc_text[start_char:end_char]
-    if not any(ch.isalpha() for ch in text):
-        return None
-    if ent.label_ == "PERSON" and not text[:1].isupper():
+    if not any(ch.isupper() for ch in text):
+        return None  # a common noun ("jargon", "council"), never a name
+    if label == "PERSON" and not text[:1].isupper():
         return None  # "mike" and other lower-case PERSON noise
     return _Candidate(
         start=start,
         end=end,
         start_char=start_char,
         end_char=end_char,
-        label=ent.label_,
+        label=label,
         text=" ".join(text.split()),
         key=alias_key(text),
         words=name_words(text),
@@ -193,6 +254,221 @@ def _clean(doc: Doc, doc_text: str, ent: Span) -> _Candidate | None:
         honorific=honorific,
         definite=definite,
     )
+
+
+def _split_compounds(
+    doc: Doc, doc_text: str, candidates: list[_Candidate], registry: ActorRegistry
+) -> list[_Candidate]:
+    """ "Trump-Russia", "U.S.-Mexico": two names joined by a hyphen are two mentions
+    when each part is a name on its own (the registry's, or written alone elsewhere
+    in the article). "Randall-Gay" and "Jong-un" stay whole."""
+    alone = set()
+    for c in candidates:
+        alone.add(c.key)
+        alone.add(c.key.split()[-1] if c.key else "")
+
+    def known(text: str) -> bool:
+        key = alias_key(text)
+        return bool(key) and (registry.lookup_key(key) is not None or key in alone)
+
+    out = []
+    for c in candidates:
+        owned = _split_possessive(doc, doc_text, c, known)
+        if owned:  # "Microsoft's Internet Explorer": the maker and the product
+            out.extend(owned)
+            continue
+        if c.end - c.start == 1 and "-" in c.text and " " not in c.text:
+            out.extend(_split_token(c, known))  # "U.S.-Mexico" is one token
+            continue
+        cuts = [
+            i
+            for i in range(c.start + 1, c.end - 1)
+            if doc[i].text == "-"
+            and not doc[i - 1].whitespace_
+            and not doc[i].whitespace_
+        ]
+        if not cuts:
+            out.append(c)
+            continue
+        bounds = [c.start, *cuts, c.end]
+        parts = []
+        for a, b in zip(bounds, bounds[1:], strict=False):
+            a = a + 1 if doc[a].text == "-" else a
+            part = _candidate(doc, doc_text, a, b, c.label, False, False, False)
+            if part is None or not part.text[:1].isupper() or not known(part.text):
+                break
+            parts.append(part)
+        else:
+            out.extend(parts)
+            continue
+        out.append(c)
+    return out
+
+
+def _split_possessive(
+    doc: Doc, doc_text: str, c: _Candidate, known
+) -> list[_Candidate]:
+    """Owner and owned, when a possessive inside the span follows a name the article
+    or the registry knows alone; "Korean People's Army" stays whole."""
+    for i in range(c.start + 1, c.end - 1):
+        if doc[i].text in _POSSESSIVE:
+            owner = _candidate(doc, doc_text, c.start, i, c.label, False, False, False)
+            owned = _candidate(
+                doc, doc_text, i + 1, c.end, c.label, False, False, False
+            )
+            if owner and owned and known(owner.text) and owned.text[:1].isupper():
+                owner.titled, owner.honorific = c.titled, c.honorific
+                return [owner, owned]
+            return []
+    return []
+
+
+def _split_token(c: _Candidate, known) -> list[_Candidate]:
+    """The hyphen-joined names of one token, or the token whole."""
+    parts, offset = [], c.start_char
+    for piece in c.text.split("-"):
+        if not piece[:1].isupper() or not known(piece):
+            return [c]
+        parts.append(
+            _Candidate(
+                start=c.start,
+                end=c.end,
+                start_char=offset,
+                end_char=offset + len(piece),
+                label=c.label,
+                text=piece,
+                key=alias_key(piece),
+                words=name_words(piece),
+                titled=False,
+                honorific=False,
+            )
+        )
+        offset += len(piece) + 1
+    return parts
+
+
+def _headline_end(doc_text: str) -> int:
+    """Where the headline paragraph ends (0 when the article has no body)."""
+    end = doc_text.find("\n\n")
+    return end if end > 0 else 0
+
+
+def _trim_headline(
+    doc: Doc, doc_text: str, candidates: list[_Candidate], registry: ActorRegistry
+) -> list[_Candidate]:
+    """Title Case makes the model take headline words for names ("Fox Has Hired
+    Sebastian Gorka"). A headline entity of several words is kept when the body or
+    the registry knows it; else it is cut to the parts they know; else, if it holds
+    a verb, it is no name at all."""
+    end = _headline_end(doc_text)
+    if not end:
+        return candidates
+    body = set()
+    for c in candidates:
+        if c.start_char > end:
+            body.add(c.key)
+            if len(c.key.split()) > 1 and c.text.split()[-1][:1].isupper():
+                body.add(c.key.split()[-1])
+
+    def known(key: str) -> bool:
+        return key in body or registry.lookup_key(key) is not None
+
+    pos = doc.to_array("POS")
+    out = []
+    for c in candidates:
+        if c.end_char > end or c.end - c.start < 2 or known(c.key):
+            out.append(c)
+            continue
+        parts = []
+        i = c.start
+        while i < c.end:
+            for j in range(c.end, i, -1):
+                part = _candidate(doc, doc_text, i, j, c.label, False, False, False)
+                name_like = j - i > 1 or doc[i].pos == PROPN
+                if part is not None and name_like and known(part.key):
+                    parts.append(part)
+                    i = j - 1
+                    break
+            i += 1
+        if parts:
+            out.extend(parts)
+        elif not any(pos[i] in (VERB, AUX) for i in range(c.start, c.end)):
+            out.append(c)
+    return out
+
+
+def _extend_to_known(doc: Doc, candidates: list[_Candidate]) -> None:
+    """A name the model cut short is the longer name the article writes elsewhere:
+    "Philadelphia" before "Eagles" is the "Philadelphia Eagles"; "Canada" after
+    "Environment" is "Environment Canada"."""
+    longer = {c.text: c.label for c in candidates if " " in c.text}
+    if not longer:
+        return
+    taken = {i for c in candidates for i in range(c.start, c.end)}
+    for c in candidates:
+        for a, b in ((c.start, c.end + 1), (c.start, c.end + 2), (c.start - 1, c.end)):
+            if a < 0 or b > len(doc) or (a == c.start and b == c.end):
+                continue
+            extra = set(range(a, b)) - set(range(c.start, c.end))
+            if extra & taken:
+                continue
+            span = doc[a:b]
+            text = " ".join(span.text.split())
+            titled = alias_key(text).split()[-1] in name_rules().titles
+            if text in longer and not titled and not any(t.is_space for t in span):
+                taken |= extra
+                c.start, c.end = a, b
+                c.start_char, c.end_char = span.start_char, span.end_char
+                c.text, c.key, c.words = text, alias_key(text), name_words(text)
+                c.label = longer[text]
+                break
+
+
+def _repair_by_form(
+    doc: Doc, candidates: list[_Candidate], registry: ActorRegistry
+) -> None:
+    """Labels the form of the name contradicts.
+
+    A name ending in an organisation's head word is an organisation, not a person
+    ("Ashbourne Rovers"). A two- or three-word name the registry does not know is a
+    person when it starts with a listed given name (not for place names ending in
+    "Street", "River" ...), or when its last word is written alone elsewhere in the
+    article: organisations and places are not referred to by their last word, people
+    are ("Kirstjen Nielsen ... Nielsen said").
+    """
+    rules = organisation_rules()
+    lower = [t.text for t in doc]
+    for c in candidates:
+        words = c.text.split()
+        if registry.lookup_key(c.key) is not None:
+            continue
+        if has_organisation_head(c.text):
+            if c.label in ("PERSON", "GPE", "NORP") and not c.honorific:
+                c.label = "ORG"
+            continue
+        if (
+            c.label not in ("ORG", "GPE", "NORP", "FAC", "LOC")
+            or not 2 <= len(words) <= 3
+        ):
+            continue
+        if not all(w[:1].isupper() and w.replace(".", "").isalpha() for w in words):
+            continue
+        key_words = c.key.split()
+        if key_words[0] in rules.direction_words or key_words[-1] in rules.place_heads:
+            continue
+        given = is_given_name(c.words[0]) if c.words else False
+        last = words[-1]
+        elsewhere = sum(
+            1
+            for i, t in enumerate(lower)
+            if t == last
+            and not c.start <= i < c.end
+            and not (
+                i > 0 and doc[i - 1].text[:1].isupper() and doc[i - 1].text == words[-2]
+            )
+        )
+        if given or (elsewhere and c.label not in ("GPE", "LOC")):
+            c.label = "PERSON"
 
 
 # ------------------------------------------------------------------ people
@@ -204,7 +480,9 @@ def _compatible(a: list[str], b: list[str]) -> bool:
         return False
     x, y = a[0], b[0]
     return (
-        x == y or (len(x) == 1 and y.startswith(x)) or (len(y) == 1 and x.startswith(y))
+        same_given_name(x, y)
+        or (len(x) == 1 and y.startswith(x))
+        or (len(y) == 1 and x.startswith(y))
     )
 
 
@@ -251,6 +529,9 @@ class _People:
                 known = self.registry.person(person.name)
             person.actor = known or Actor(slugify(person.name), person.name, "person")
             self.by_surname[person.words[-1]].append(person)
+            last = "".join(name_words(person.name.split()[-1]))
+            if last != person.words[-1]:  # "Randall-Gay" as one surname
+                self.by_surname[last].append(person)
             if len(person.words[0]) > 1:
                 self.by_forename[person.words[0]].append(person)
 
@@ -276,8 +557,10 @@ class _People:
 
 
 def _is_full_name(candidate: _Candidate) -> bool:
+    """Two written words at least, not only initials before the surname: a
+    hyphenated surname alone ("Randall-Gay") is not a full name."""
     words = candidate.text.split()
-    return len(candidate.words) >= 2 and not all(_is_initial(w) for w in words[:-1])
+    return len(words) >= 2 and not all(_is_initial(w) for w in words[:-1])
 
 
 def _registry_person(candidate: _Candidate, registry: ActorRegistry) -> Actor | None:
@@ -312,15 +595,6 @@ def _renamed(candidate: _Candidate, text: str) -> _Candidate:
         titled=candidate.titled,
         honorific=candidate.honorific,
     )
-
-
-def _initials(text: str) -> str:
-    """Initials of the significant words: "Korean People's Army" -> "KPA"."""
-    return "".join(
-        w[0]
-        for w in text.replace("-", " ").split()
-        if w[0].isalpha() and w.lower() not in _ACRONYM_SKIP
-    ).upper()
 
 
 def _head_noun(text: str) -> str:
@@ -368,21 +642,106 @@ def _resolve_other(candidate: _Candidate, registry: ActorRegistry) -> Actor:
     return Actor(slugify(name), name, actor_type, "")
 
 
-def _link_acronyms(candidates: list[_Candidate]) -> None:
-    """KCNA -> Korean Central News Agency when exactly one name has those initials."""
+def _definitions(doc_text: str, candidates: list[_Candidate]) -> dict[str, Actor]:
+    """Acronyms the article defines in parentheses: "Internet Explorer 6 (IE6)"."""
+    found: dict[str, Actor] = {}
+    for c in candidates:
+        if c.label == "PERSON" or c.actor is None or " " not in c.text:
+            continue
+        acronym = parenthesised_acronym(doc_text, c.end_char)
+        if acronym and defines(c.text, acronym[0]):
+            found.setdefault(acronym[0].replace(".", ""), c.actor)
+    return found
+
+
+def _unresolved(c: _Candidate) -> bool:
+    """Did the candidate get only an id of its own name (no registry, no link)?"""
+    return c.actor is None or c.actor.actor_id in (
+        slugify(c.text),
+        slugify(_group_name(c.text)),
+    )
+
+
+def _link_acronyms(candidates: list[_Candidate], defined: dict[str, Actor]) -> None:
+    """KCNA -> Korean Central News Agency: the long form the article defines the
+    acronym for, else the one long name of the article with those initials."""
     long_names: dict[str, dict[str, Actor]] = defaultdict(dict)
     for c in candidates:
         if c.label != "PERSON" and len(c.text.split()) >= 2 and c.actor:
-            long_names[_initials(c.text)][c.actor.actor_id] = c.actor
+            long_names[initials(c.text)][c.actor.actor_id] = c.actor
     for c in candidates:
         text = c.text.replace(".", "")
-        if c.label == "PERSON" or not (2 <= len(text) <= 8 and text.isupper()):
+        if c.label == "PERSON" or not is_acronym(c.text) or not _unresolved(c):
             continue
-        if c.actor and c.actor.actor_id != slugify(c.text):
-            continue  # the registry already knew it
+        if text in defined:
+            c.actor = defined[text]
+            continue
         found = long_names.get(text, {})
         if len(found) == 1:
             c.actor = next(iter(found.values()))
+
+
+def _link_name_forms(candidates: list[_Candidate], registry: ActorRegistry) -> None:
+    """Short forms of the article's organisation names are those organisations:
+    "Scientology" is the "Church of Scientology" written in full elsewhere, "Home
+    Office" the "UK Home Office" (see ``organisations.name_forms``). Places are
+    never short forms ("Indiana" is not the "University of Indiana")."""
+
+    def is_country(words: str) -> bool:
+        actor = registry.lookup(words)
+        return actor is not None and actor.type == "place" and actor.country != ""
+
+    forms: dict[str, dict[str, Actor]] = defaultdict(dict)
+    for c in candidates:
+        if c.label in ("PERSON", "GPE", "LOC") or c.actor is None or " " not in c.text:
+            continue
+        names = [c.text]
+        qualified = without_country(c.text, is_country)
+        if qualified:
+            names.append(qualified[0])
+        for name in names:
+            for form in name_forms(name):
+                if form != c.key:
+                    forms[form][c.actor.actor_id] = c.actor
+    if not forms:
+        return
+    for c in candidates:
+        if c.label in ("PERSON", "GPE", "LOC") or not _unresolved(c):
+            continue
+        for key in name_forms(c.text):
+            found = {
+                i: a
+                for i, a in forms.get(key, {}).items()
+                if c.actor is None or i != c.actor.actor_id
+            }
+            if len(found) == 1:
+                c.actor = next(iter(found.values()))
+                break
+
+
+def _national_teams(
+    doc: Doc, doc_text: str, candidates: list[_Candidate], registry: ActorRegistry
+) -> None:
+    """In a sports report, a country written as a name (not "in Australia", not the
+    adjective "Australian") is its national team: its own actor, in its country."""
+    lower = [t.lower_ for t in doc]
+    if not sports_report(doc_text, lower):
+        return
+    rules = organisation_rules()
+    for c in candidates:
+        actor = c.actor
+        if actor is None or actor.type != "place" or c.label not in ("GPE", "LOC"):
+            continue
+        nation = actor.actor_id == actor.country or actor.name in rules.sporting_nations
+        last = doc[c.end - 1]
+        if not nation or last.pos != PROPN:
+            continue
+        head = doc[c.start].head
+        if head.lower_ in rules.location_prepositions and doc[c.start].dep_ == "pobj":
+            continue
+        name = national_team_name(actor.name)
+        c.actor = Actor(slugify(name), name, "organisation", actor.country)
+        c.label = "ORG"
 
 
 def extract_mentions(
@@ -398,9 +757,11 @@ def extract_mentions(
     candidates = []
     for ent in doc.ents:
         if ent.label_ in KEPT_LABELS:
-            candidate = _clean(doc, doc_text, ent)
-            if candidate is not None:
-                candidates.append(candidate)
+            candidates.extend(_clean(doc, doc_text, ent))
+    candidates = _split_compounds(doc, doc_text, candidates, registry)
+    candidates = _trim_headline(doc, doc_text, candidates, registry)
+    _extend_to_known(doc, candidates)
+    _repair_by_form(doc, candidates, registry)
 
     # Full names first: PERSON, or any label when an honorific or the registry says so.
     people = _People(registry)
@@ -444,11 +805,26 @@ def extract_mentions(
             if c.label == "NORP" and c.key in _NOT_GROUPS:
                 c.actor = None
                 continue
+            if (
+                c.label in _PLACE_LABELS
+                and is_acronym(c.text)
+                and len(c.key) <= _MAX_PLACE_ACRONYM
+                and registry.lookup_key(c.key) is None
+            ):
+                c.label, c.place_acronym = "ORG", True  # "AI" is not a place
             c.actor = _resolve_other(c, registry)
+            if _bare_adjective(doc, c) and _unresolved(c):
+                c.actor = None  # "European", "jargon-free": no actor of its own
     candidates = [c for c in candidates if c.actor is not None]
-    _link_acronyms(candidates)
+    _drop_out_of_context(doc, candidates, registry)
+    candidates = [c for c in candidates if c.actor is not None]
+    defined = _definitions(doc_text, candidates)
+    _link_acronyms(candidates, defined)
     _link_short_names(candidates)
-    candidates.extend(_untagged(doc, candidates, people))
+    _link_name_forms(candidates, registry)
+    _national_teams(doc, doc_text, candidates, registry)
+    candidates = [c for c in candidates if not (c.place_acronym and _unresolved(c))]
+    candidates.extend(_untagged(doc, candidates, people, defined))
     candidates.sort(key=lambda c: c.start)
 
     mentions = []
@@ -478,8 +854,8 @@ def _resolve_person(
     person = people.by_key.get(key)
     if person is not None and person.actor is not None:
         return person.actor
-    if len(candidate.words) == 1:
-        person, ambiguous = people.single(candidate.words[0])
+    if len(candidate.words) == 1 or " " not in candidate.text:
+        person, ambiguous = people.single("".join(candidate.words))
         if person is not None and person.actor is not None:
             return person.actor
         if not ambiguous:
@@ -499,8 +875,41 @@ def _resolve_person(
     return Actor(slugify(candidate.text), candidate.text, "person")
 
 
+def _drop_out_of_context(
+    doc: Doc, candidates: list[_Candidate], registry: ActorRegistry
+) -> None:
+    """A contextual registry actor (a party: "Democrats") holds only where the
+    article names its country, or something in it; elsewhere the name is resolved
+    as an unknown one, and a bare party adjective is dropped."""
+    if not registry.contextual:
+        return
+    countries = {
+        c.actor.country
+        for c in candidates
+        if c.actor and c.actor.country and c.actor.actor_id not in registry.contextual
+    }
+    for c in candidates:
+        actor = c.actor
+        if actor is None or actor.actor_id not in registry.contextual:
+            continue
+        if actor.country in countries:
+            continue
+        name = _group_name(c.text) if c.label == "NORP" else c.text
+        c.actor = Actor(slugify(name), name, TYPE_OF_LABEL.get(c.label, "other"), "")
+        if _bare_adjective(doc, c):
+            c.actor = None  # "Democratic", "Republican" as an adjective
+
+
+def _bare_adjective(doc: Doc, c: _Candidate) -> bool:
+    """A one-word group name used as an adjective ("European leaders")."""
+    return c.label == "NORP" and c.end - c.start == 1 and doc[c.start].pos == ADJ
+
+
 def _untagged(
-    doc: Doc, candidates: list[_Candidate], people: _People
+    doc: Doc,
+    candidates: list[_Candidate],
+    people: _People,
+    defined: dict[str, Actor] | None = None,
 ) -> list[_Candidate]:
     """Names of the article's actors that the model left untagged elsewhere.
 
@@ -518,7 +927,10 @@ def _untagged(
         if " " not in c.text:
             words_seen.setdefault(c.text, (c.label, c.actor))
         elif c.label != "PERSON":
-            acronyms[_initials(c.text)][c.actor.actor_id] = (c.label, c.actor)
+            acronyms[initials(c.text)][c.actor.actor_id] = (c.label, c.actor)
+    for acronym, actor in (defined or {}).items():
+        label = "ORG" if actor.type == "organisation" else "GPE"
+        acronyms[acronym] = {actor.actor_id: (label, actor)}
     covered = {i for ent in doc.ents for i in range(ent.start, ent.end)}
     covered.update(i for c in candidates for i in range(c.start, c.end))
     found = []

@@ -166,3 +166,48 @@ def name_words(name: str) -> list[str]:
 def person_key(name: str) -> str:
     """All the name's folded words joined: equal keys mean the same written name."""
     return "".join(name_words(name))
+
+
+# ------------------------------------------------------------------ given names
+
+_MIN_CLIPPED = 3  # "Cres" for Creswell; "Al" for Alan is left to the table
+
+
+@lru_cache(maxsize=1)
+def _nickname_table() -> tuple[frozenset[str], Mapping[str, frozenset[str]]]:
+    """(every listed given name, name -> the names it is a short form of or has).
+
+    Built once per process from the ``nicknames`` package's CSV of
+    (name, has_nickname, nickname) triples: about 1,100 English given names.
+    """
+    from nicknames import name_triplets
+
+    related: dict[str, set[str]] = {}
+    names: set[str] = set()
+    for triple in name_triplets():
+        a, b = triple.name1, triple.name2
+        names.update((a, b))
+        related.setdefault(a, set()).add(b)
+        related.setdefault(b, set()).add(a)
+    return frozenset(names), {k: frozenset(v) for k, v in related.items()}
+
+
+def is_given_name(word: str) -> bool:
+    """Is this (folded) word an English given name listed in the nickname table?"""
+    return word in _nickname_table()[0]
+
+
+@lru_cache(maxsize=1 << 14)
+def same_given_name(a: str, b: str) -> bool:
+    """Are two folded given names one person's, as a hypocorism and its full form?
+
+    Equal names, a listed pair ("bill"/"william", both ways) or a clipped start of
+    at least three letters ("cres"/"creswell"). Only meaningful when the surnames
+    already agree: "Chris" clips both Christopher and Christine.
+    """
+    if a == b:
+        return True
+    short, full = sorted((a, b), key=len)
+    if len(short) >= _MIN_CLIPPED and full.startswith(short):
+        return True
+    return b in _nickname_table()[1].get(a, ())

@@ -92,6 +92,9 @@ class ActorRegistry:
         self._by_person_key = by_person_key
         self._countries = countries  # alpha-2 code -> country actor
         self.version = version
+        # Actors whose aliases hold only where the article is about their country:
+        # "the Democratic Party" of a Hong Kong story is not the US party.
+        self.contextual: frozenset[str] = frozenset()
 
     # -- construction
 
@@ -133,11 +136,14 @@ class ActorRegistry:
                         add(f"{tail.strip()} {head.strip()}", actor)
 
         places_version, rows = _read_tsv(DATA_DIR / "places.tsv")
+        contextual: set[str] = set()
         for row in rows:
-            row += [""] * (4 - len(row))
-            name, actor_type, code, aliases = row[:4]
+            row += [""] * (5 - len(row))
+            name, actor_type, code, aliases, context = row[:5]
             country = countries[code].actor_id if code else ""
             actor = Actor(slugify(name), name, actor_type, country)
+            if context.strip() == "country" and country:
+                contextual.add(actor.actor_id)
             for alias in [name, *_split(aliases)]:
                 add(alias, actor)
                 if alias in ("Scottish", "Scots", "Welsh", "Northern Irish"):
@@ -160,6 +166,7 @@ class ActorRegistry:
 
         version = f"c{countries_version}.p{places_version}.n{people_version}"
         registry = cls(by_alias, by_person_key, countries, version)
+        registry.contextual = frozenset(contextual)
         if user_aliases_path:
             registry._add_user_aliases(Path(user_aliases_path))
             registry.version += ".user"
