@@ -23,7 +23,9 @@ from newsbeam.transforms.actors.across import (
     resolve_across_articles,
     resolve_with_stored,
     rewrite_table,
+    short_form_rewrites,
     stored_people_table,
+    stored_short_forms,
 )
 from newsbeam.transforms.actors.dataset import (
     SummariseActors,
@@ -64,6 +66,8 @@ __all__ = [
     "person_key",
     "resolve_across_articles",
     "resolve_with_stored",
+    "short_form_rewrites",
+    "stored_short_forms",
     "rewrite_table",
     "slugify",
     "stored_people_table",

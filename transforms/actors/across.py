@@ -15,7 +15,12 @@ from dataclasses import replace
 
 import apache_beam as beam
 from newsbeam.schemas import ActorRecord, Mention, Quote
-from newsbeam.transforms.actors.names import name_words
+from newsbeam.transforms.actors.names import alias_key, name_words, slugify
+from newsbeam.transforms.actors.organisations import is_acronym, name_forms
+
+# Only these join by short form or acronym: people have their own rules, and a
+# place's short form ("Indiana") is another place.
+_FORM_TYPES = frozenset({"organisation", "group", "other"})
 
 
 def resolve_across_articles(
@@ -76,8 +81,54 @@ def resolve_across_articles(
     return rewrites
 
 
-def rewrite_table(counted: Iterable[tuple[tuple[str, str], int]]) -> dict:
-    """``{old id: (new id, new name)}`` from ``((actor_id, name), mentions)`` pairs."""
+def short_form_rewrites(
+    uses: Iterable[tuple[str, str, str, str]],
+) -> dict[str, tuple[str, str]]:
+    """``{old id: (new id, new name)}`` for organisations written short in one
+    article and in full in another.
+
+    ``uses`` are ``(actor_id, actor_name, actor_type, alias_key(text))`` of every
+    organisation, group or other mention (and stored alias). An actor known only by
+    its own name ("IE6", "Scientology") goes to the one other actor that carries
+    that name as a defined acronym ("Internet Explorer 6", written "IE6" where it
+    was defined), or whose name has it as a short form ("Church of Scientology").
+    Two candidates, or none, and it stays as it is: a wrong merge costs more than a
+    split.
+    """
+    keys: dict[str, set[str]] = defaultdict(set)
+    info: dict[str, tuple[str, str]] = {}
+    for actor_id, name, actor_type, key in uses:
+        if actor_type in _FORM_TYPES and actor_id:
+            keys[actor_id].add(key)
+            info[actor_id] = (name, actor_type)
+    carriers: dict[str, set[str]] = defaultdict(set)
+    shorts: dict[str, set[str]] = defaultdict(set)
+    for actor_id, used in keys.items():
+        name_key = alias_key(info[actor_id][0])
+        for key in used - {name_key}:
+            carriers[key].add(actor_id)
+        for form in name_forms(info[actor_id][0]) - {name_key}:
+            shorts[form].add(actor_id)
+    rewrites = {}
+    for actor_id, used in sorted(keys.items()):
+        name = info[actor_id][0]
+        name_key = alias_key(name)
+        if used != {name_key} or actor_id != slugify(name):
+            continue  # resolved in its article already, or known by other names
+        targets = (carriers[name_key] if is_acronym(name) else set()) | shorts[name_key]
+        targets.discard(actor_id)
+        if len(targets) == 1:
+            target = next(iter(targets))
+            rewrites[actor_id] = (target, info[target][0])
+    return rewrites
+
+
+def rewrite_table(
+    counted: Iterable[tuple[tuple[str, str], int]],
+    uses: Iterable[tuple[str, str, str, str]] = (),
+) -> dict:
+    """``{old id: (new id, new name)}`` from people's ``((actor_id, name), mentions)``
+    pairs and the other actors' ``uses`` (see ``short_form_rewrites``)."""
     counted = list(counted)
     counts: dict[str, int] = defaultdict(int)
     names: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -94,7 +145,27 @@ def rewrite_table(counted: Iterable[tuple[tuple[str, str], int]]) -> dict:
             return actor_id
         return min(spellings, key=lambda name: (-spellings[name], name))
 
-    return {old: (new, best_name(new)) for old, new in sorted(rewrites.items())}
+    table = {old: (new, best_name(new)) for old, new in sorted(rewrites.items())}
+    table.update(short_form_rewrites(uses))
+    return table
+
+
+def mention_use(m: Mention) -> tuple[str, str, str, str]:
+    return (m.actor_id, m.actor_name, m.actor_type, alias_key(m.text))
+
+
+def stored_uses(record: ActorRecord) -> list[tuple[str, str, str, str]]:
+    """A stored actor's name and aliases, as the uses ``short_form_rewrites`` reads."""
+    texts = {record.actor_name or "", *(record.aliases or ())}
+    return [
+        (record.actor_id, record.actor_name, record.actor_type, alias_key(t))
+        for t in sorted(texts)
+        if t
+    ]
+
+
+def _table(counted: list, uses: list) -> dict:
+    return rewrite_table(counted, uses)
 
 
 def apply_to_mention(mention: Mention, table: dict) -> Mention:
@@ -138,12 +209,29 @@ class ResolveAcrossArticles(beam.PTransform):
                 | "StoredNames"
                 >> beam.Map(lambda a: ((a.actor_id, a.actor_name), a.mention_count))
             )
+        uses = [
+            mentions
+            | "Others" >> beam.Filter(lambda m: m.actor_type != "person")
+            | "OtherUses" >> beam.Map(mention_use)
+        ]
+        if self._stored_actors is not None:
+            uses.append(
+                self._stored_actors
+                | "StoredOthers" >> beam.Filter(lambda a: a.actor_type != "person")
+                | "StoredUses" >> beam.FlatMap(stored_uses)
+            )
+        all_uses = (
+            tuple(uses)
+            | "AllUses" >> beam.Flatten()
+            | "DistinctUses" >> beam.Distinct()
+            | "UseList" >> beam.combiners.ToList()
+        )
         table = (
             tuple(sources)
             | "AllPeople" >> beam.Flatten()
             | "CountNames" >> beam.CombinePerKey(sum)
             | "AllCounts" >> beam.combiners.ToList()
-            | "RewriteTable" >> beam.Map(rewrite_table)
+            | "RewriteTable" >> beam.Map(_table, beam.pvalue.AsSingleton(all_uses))
         )
         side = beam.pvalue.AsSingleton(table)
         return {
@@ -159,8 +247,10 @@ def stored_people_table(records: Iterable[ActorRecord]) -> tuple[dict, dict]:
 
     Streaming cannot wait for the whole run, so it resolves against what is stored.
     """
+    records = list(records)
     people = [r for r in records if r.actor_type == "person" and r.actor_name]
     table = rewrite_table(((r.actor_id, r.actor_name), r.mention_count) for r in people)
+    table.update(stored_short_forms(records))
     by_surname: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for r in people:
         words = name_words(r.actor_name)
@@ -168,6 +258,27 @@ def stored_people_table(records: Iterable[ActorRecord]) -> tuple[dict, dict]:
             by_surname[words[-1]].add((r.actor_id, r.actor_name))
     unique = {w: next(iter(ids)) for w, ids in by_surname.items() if len(ids) == 1}
     return table, unique
+
+
+def stored_short_forms(records: Iterable[ActorRecord]) -> dict:
+    """``{short form's id: (stored id, name)}``: the ids a new mention would get for
+    an acronym or short form that the stored actors define ("IE6" -> the stored
+    "Internet Explorer 6" whose aliases hold "IE6"), found without the run."""
+    targets: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for r in records:
+        if r.actor_type not in _FORM_TYPES or not r.actor_name:
+            continue
+        own = alias_key(r.actor_name)
+        for alias in r.aliases or ():
+            if is_acronym(alias) and alias_key(alias) != own:
+                targets[slugify(alias)].add((r.actor_id, r.actor_name))
+        for form in name_forms(r.actor_name) - {own}:
+            targets[slugify(form)].add((r.actor_id, r.actor_name))
+    return {
+        short: next(iter(found))
+        for short, found in targets.items()
+        if len(found) == 1 and next(iter(found))[0] != short
+    }
 
 
 def resolve_with_stored(
@@ -218,11 +329,14 @@ class ResolveWithStoredActors(beam.PTransform):
 
 
 def cross_article_rewrites(mentions) -> dict[str, str]:
-    """``{old id: new id}`` for mentions of several articles (the batch pass)."""
-    counts: dict[str, int] = defaultdict(int)
-    persons = {}
+    """``{old id: new id}`` for mentions of several articles: what the batch pass
+    (``ResolveAcrossArticles``) does, as one pure function over plain mentions."""
+    counted: dict[tuple[str, str], int] = defaultdict(int)
+    uses = set()
     for m in mentions:
         if m.actor_type == "person":
-            persons[m.actor_id] = m.actor_name
-            counts[m.actor_id] += 1
-    return resolve_across_articles(persons.items(), counts)
+            counted[(m.actor_id, m.actor_name)] += 1
+        else:
+            uses.add((m.actor_id, m.actor_name, m.actor_type, alias_key(m.text)))
+    table = rewrite_table(counted.items(), uses)
+    return {old: new for old, (new, _name) in table.items()}

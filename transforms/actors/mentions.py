@@ -80,6 +80,10 @@ _REPAIRABLE = frozenset({"ORG", "NORP", "FAC", "EVENT", "GPE", "LOC"})
 _PLACE_LABELS = frozenset({"GPE", "LOC"})
 _LEADING_WORDS = frozenset({"the", "a", "an"})
 _POSSESSIVE = ("'s", "’s", "'", "’")
+# Where a team stands in a sentence: it beats, is beaten, plays against, ...
+_PARTICIPANT_DEPS = frozenset(
+    {"nsubj", "nsubjpass", "dobj", "pobj", "conj", "appos", "attr", "ROOT"}
+)
 _MAX_PLACE_ACRONYM = 3  # "AI" tagged GPE; a dateline's "NEWARK" is a word
 _NOT_GROUPS = frozenset({"western", "eastern", "northern", "southern", "central"})
 _PLACE_PREFIXES = ("state of ", "city of ", "province of ", "commonwealth of ")
@@ -164,7 +168,7 @@ def _clean(doc: Doc, doc_text: str, ent: Span) -> list[_Candidate]:
     while start < end and (
         doc[start].lower_ in _LEADING_WORDS
         or doc[start].is_punct
-        or doc[start].is_lower
+        or _lower_word(doc[start].text)
         or (start > ent.start and not doc[start - 1].whitespace_)
     ):
         start += 1
@@ -191,6 +195,11 @@ def _clean(doc: Doc, doc_text: str, ent: Span) -> list[_Candidate]:
         if candidate is not None:
             found.append(candidate)
     return found
+
+
+def _lower_word(text: str) -> bool:
+    """Starts lower-case, as no name does ("pro-Beijing"); "eBay" and "iPhone" do."""
+    return text[:1].islower() and not text[1:2].isupper()
 
 
 def _candidate(
@@ -221,6 +230,15 @@ def _candidate(
         start += n
     while start < end and (tokens[start].is_space or tokens[start].is_punct):
         start += 1
+    # A trailing title is a role, not part of an organisation's name: "NASA
+    # Administrator" is NASA.
+    while (
+        label != "PERSON"
+        and end - start >= 2
+        and tokens[end - 1].lower_.rstrip(".") in rules.titles
+        and tokens[end - 1].text[:1].isupper()
+    ):
+        end -= 1
     while end > start and (
         tokens[end - 1].text in _POSSESSIVE
         or tokens[end - 1].is_punct
@@ -438,11 +456,35 @@ def _repair_by_form(
     """
     rules = organisation_rules()
     lower = [t.text for t in doc]
+    other_labels: dict[str, str] = {}
+    for c in candidates:
+        if c.label != "PERSON" and " " not in c.text:
+            other_labels.setdefault(c.text, c.label)
+    full_name_words = {
+        w
+        for c in candidates
+        if c.label == "PERSON" and " " in c.text
+        for w in c.text.split()
+    }
+    for c in candidates:
+        # One word tagged PERSON here and something else there, with no full name
+        # of the article that holds it: the other label ("Kestrel" the start-up).
+        if (
+            c.label == "PERSON"
+            and " " not in c.text
+            and not c.titled
+            and c.text in other_labels
+            and c.text not in full_name_words
+        ):
+            c.label = other_labels[c.text]
     for c in candidates:
         words = c.text.split()
         if registry.lookup_key(c.key) is not None:
             continue
-        if has_organisation_head(c.text):
+        if has_organisation_head(c.text) or (
+            len(words) >= 2 and any(is_acronym(w) and len(w) > 1 for w in words)
+        ):
+            # "Ashbourne Rovers", "NHS England", "UK Parliament": not people
             if c.label in ("PERSON", "GPE", "NORP") and not c.honorific:
                 c.label = "ORG"
             continue
@@ -609,15 +651,21 @@ def _link_short_names(candidates: list[_Candidate]) -> None:
     Senate" is not the "Senate Armed Services Committee" (head "Committee").
     """
     heads: dict[str, dict[str, Actor]] = defaultdict(dict)
+    lasts: dict[str, dict[str, Actor]] = defaultdict(dict)
     for c in candidates:
         if c.label in ("ORG", "FAC") and len(c.text.split()) >= 2 and c.actor:
             heads[_head_noun(c.text)][c.actor.actor_id] = c.actor
+            lasts[c.text.split()[-1]][c.actor.actor_id] = c.actor
     for c in candidates:
-        if not (c.definite and c.label in ("ORG", "FAC") and " " not in c.text):
+        if not (c.label in ("ORG", "FAC") and " " not in c.text):
             continue
         if c.actor and c.actor.actor_id != slugify(c.text):
             continue  # the registry already knew it
-        found = heads.get(c.text, {})
+        # "the Church" by its head noun; "Rovers" (for "Ashbourne Rovers") by the
+        # last word of a club's or company's name, definite or not.
+        found = heads.get(c.text, {}) if c.definite else {}
+        if not found and has_organisation_head(f"x {c.text}"):
+            found = lasts.get(c.text, {})
         if len(found) == 1:
             c.actor = next(iter(found.values()))
 
@@ -736,9 +784,11 @@ def _national_teams(
         last = doc[c.end - 1]
         if not nation or last.pos != PROPN:
             continue
-        head = doc[c.start].head
-        if head.lower_ in rules.location_prepositions and doc[c.start].dep_ == "pobj":
-            continue
+        token = doc[c.end - 1]
+        if token.dep_ not in _PARTICIPANT_DEPS:
+            continue  # "the U.S. crowd", "the US Open": a modifier, not a side
+        if token.dep_ == "pobj" and token.head.lower_ in rules.location_prepositions:
+            continue  # "in Australia": the place
         name = national_team_name(actor.name)
         c.actor = Actor(slugify(name), name, "organisation", actor.country)
         c.label = "ORG"
@@ -823,7 +873,11 @@ def extract_mentions(
     _link_short_names(candidates)
     _link_name_forms(candidates, registry)
     _national_teams(doc, doc_text, candidates, registry)
-    candidates = [c for c in candidates if not (c.place_acronym and _unresolved(c))]
+    candidates = [
+        c
+        for c in candidates
+        if not (c.place_acronym and _unresolved(c)) and not _generic_head(c)
+    ]
     candidates.extend(_untagged(doc, candidates, people, defined))
     candidates.sort(key=lambda c: c.start)
 
@@ -898,6 +952,17 @@ def _drop_out_of_context(
         c.actor = Actor(slugify(name), name, TYPE_OF_LABEL.get(c.label, "other"), "")
         if _bare_adjective(doc, c):
             c.actor = None  # "Democratic", "Republican" as an adjective
+
+
+def _generic_head(c: _Candidate) -> bool:
+    """ "Council", "Commission" alone and linked to no name of the article: a
+    description, which would merge every council of every article into one actor."""
+    return (
+        c.label == "ORG"
+        and " " not in c.text
+        and _unresolved(c)
+        and has_organisation_head(f"x {c.text}")
+    )
 
 
 def _bare_adjective(doc: Doc, c: _Candidate) -> bool:
