@@ -7,6 +7,8 @@ The package holds one room per responsibility:
   institutions, parties, people, user aliases);
 * ``organisations``: organisation names: normal forms, acronyms, country qualifiers,
   clubs and national teams;
+* ``spans``: where an article's names are (cleaning, splitting, label repair);
+* ``people``: the people of one article and their name variants;
 * ``mentions``: one article's named-entity mentions, each resolved to an actor;
 * ``across``: the rules and Beam steps that unify ids across articles and runs;
 * ``dataset``: the ``actors`` dataset, one merged record per actor.
