@@ -30,6 +30,7 @@ for surnames, spellings, acronyms and short forms.
 from __future__ import annotations
 
 import bisect
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -84,6 +85,7 @@ _PLACE_LABELS = frozenset({"GPE", "LOC"})
 _PARTICIPANT_DEPS = frozenset(
     {"nsubj", "nsubjpass", "dobj", "pobj", "conj", "appos", "attr", "ROOT"}
 )
+_WORD = re.compile(r"[a-z][a-z-]*")
 _MAX_PLACE_ACRONYM = 3  # "AI" tagged GPE; a dateline's "NEWARK" is a word
 _NOT_GROUPS = frozenset({"western", "eastern", "northern", "southern", "central"})
 _PLACE_PREFIXES = ("state of ", "city of ", "province of ", "commonwealth of ")
@@ -263,8 +265,9 @@ def _national_teams(
 ) -> None:
     """In a sports report, a country written as a name (not "in Australia", not the
     adjective "Australian") is its national team: its own actor, in its country."""
-    lower = [t.lower_ for t in doc]
-    if not sports_report(doc_text, lower):
+    if not any(c.actor and c.actor.type == "place" for c in candidates):
+        return
+    if not sports_report(doc_text, _WORD.findall(doc_text.lower())):
         return
     rules = organisation_rules()
     for c in candidates:
@@ -302,7 +305,7 @@ def extract_mentions(
     candidates = split_compounds(doc, doc_text, candidates, registry)
     candidates = trim_headline(doc, doc_text, candidates, registry)
     extend_to_known(doc, candidates)
-    repair_by_form(doc, candidates, registry)
+    repair_by_form(doc, doc_text, candidates, registry)
 
     # Full names first: PERSON, or any label when an honorific or the registry says so.
     people = People(registry)

@@ -11,6 +11,7 @@ are repaired (``repair_by_form``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from newsbeam.transforms.actors.names import (
@@ -336,8 +337,16 @@ def extend_to_known(doc: Doc, candidates: list[Candidate]) -> None:
     longer = {c.text: c.label for c in candidates if " " in c.text}
     if not longer:
         return
+    words = {w for text in longer for w in text.split()}
     taken = {i for c in candidates for i in range(c.start, c.end)}
+    n = len(doc)
     for c in candidates:
+        # Only a neighbour that is a word of some longer name can extend it (and
+        # looking at one token is far cheaper than slicing three spans).
+        after = c.end < n and doc[c.end].text in words
+        before = c.start > 0 and doc[c.start - 1].text in words
+        if not (after or before):
+            continue
         for a, b in ((c.start, c.end + 1), (c.start, c.end + 2), (c.start - 1, c.end)):
             if a < 0 or b > len(doc) or (a == c.start and b == c.end):
                 continue
@@ -357,7 +366,7 @@ def extend_to_known(doc: Doc, candidates: list[Candidate]) -> None:
 
 
 def repair_by_form(
-    doc: Doc, candidates: list[Candidate], registry: ActorRegistry
+    doc: Doc, doc_text: str, candidates: list[Candidate], registry: ActorRegistry
 ) -> None:
     """Labels the form of the name contradicts.
 
@@ -369,7 +378,6 @@ def repair_by_form(
     are ("Kirstjen Nielsen ... Nielsen said").
     """
     rules = organisation_rules()
-    lower = [t.text for t in doc]
     other_labels: dict[str, str] = {}
     for c in candidates:
         if c.label != "PERSON" and " " not in c.text:
@@ -414,14 +422,10 @@ def repair_by_form(
             continue
         given = is_given_name(c.words[0]) if c.words else False
         last = words[-1]
-        elsewhere = sum(
-            1
-            for i, t in enumerate(lower)
-            if t == last
-            and not c.start <= i < c.end
-            and not (
-                i > 0 and doc[i - 1].text[:1].isupper() and doc[i - 1].text == words[-2]
-            )
-        )
+        # The last word alone elsewhere: all its whole-word occurrences, less
+        # those inside this very name written again.
+        alone = len(re.findall(rf"\b{re.escape(last)}\b", doc_text))
+        again = len(re.findall(rf"\b{re.escape(c.text)}\b", doc_text))
+        elsewhere = alone - again
         if given or (elsewhere and c.label not in ("GPE", "LOC")):
             c.label = "PERSON"
