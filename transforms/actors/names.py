@@ -59,6 +59,7 @@ def ascii_fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+@lru_cache(maxsize=1 << 16)  # the same names recur across articles
 def slugify(name: str) -> str:
     """The actor id of a canonical name: lower-case ASCII words joined by hyphens.
 

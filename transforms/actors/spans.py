@@ -81,21 +81,30 @@ def clean_entity(doc: Doc, doc_text: str, ent: Span) -> list[Candidate]:
     titled, honorific = _title_before(doc, start)
     definite = start > 0 and doc[start - 1].lower_ == "the"
     # Lower-case words and hyphenated prefixes are not part of a name: "united
-    # Republican party", "pro-Beijing New People's Party".
-    while start < end and (
-        doc[start].lower_ in _LEADING_WORDS
-        or doc[start].is_punct
-        or _lower_word(doc[start].text)
-        or (start > ent.start and not doc[start - 1].whitespace_)
-    ):
-        start += 1
+    # Republican party", "pro-Beijing New People's Party". One Token object per
+    # word: making them is most of what this costs.
+    tokens = list(ent)
+    first, glued = 0, False
+    while first < len(tokens):
+        token = tokens[first]
+        text = token.text
+        if not (
+            text.lower() in _LEADING_WORDS
+            or token.is_punct
+            or _lower_word(text)
+            or glued
+        ):
+            break
+        glued = not token.whitespace_
+        first += 1
+    start += first
     pieces = []
     piece = start
-    for i in range(start, end):
-        if doc[i].is_space and "\n" in doc[i].text:  # a name never spans paragraphs
-            pieces.append((piece, i))
-            piece = i + 1
-
+    if "\n" in ent.text:  # a name never spans paragraphs
+        for i, token in enumerate(tokens[first:], start):
+            if token.is_space and "\n" in token.text:
+                pieces.append((piece, i))
+                piece = i + 1
     pieces.append((piece, end))
     found = []
     for n, (a, b) in enumerate(pieces):
