@@ -264,3 +264,84 @@ def test_streaming_resolves_short_forms_against_stored_actors() -> None:
     assert table["ie6"] == ("internet-explorer-6", "Internet Explorer 6")
     assert table["scientology"] == ("church-of-scientology", "Church of Scientology")
     assert "fox" not in table  # "Fox" is no acronym: not joined without the run
+
+
+def _mention(actor_id: str, name: str, actor_type: str, text: str):
+    from newsbeam.schemas import Mention
+
+    when = datetime(2024, 1, 2, tzinfo=UTC)
+    return Mention(
+        f"m-{actor_id}-{text}",
+        "a1",
+        actor_id,
+        name,
+        actor_type,
+        None,
+        "ORG",
+        text,
+        0,
+        len(text),
+        when,
+    )
+
+
+def test_beam_steps_join_short_forms_to_stored_actors() -> None:
+    """Batch and streaming both resolve "IE6" to the stored "Internet Explorer 6".
+    Streaming, which sees one mention at a time, never rewrites a person by an
+    organisation's short form; batch rewrites ids, whatever the mention."""
+    import apache_beam as beam
+    from apache_beam.testing.test_pipeline import TestPipeline
+    from apache_beam.testing.util import assert_that, equal_to
+    from newsbeam.transforms.actors import (
+        ResolveAcrossArticles,
+        ResolveWithStoredActors,
+    )
+
+    when = datetime(2024, 1, 1, tzinfo=UTC)
+    stored = [
+        ActorRecord(
+            "internet-explorer-6",
+            "Internet Explorer 6",
+            "other",
+            None,
+            ["Internet Explorer 6", "IE6"],
+            4,
+            when,
+            when,
+        ),
+        ActorRecord(
+            "church-of-scientology",
+            "Church of Scientology",
+            "organisation",
+            None,
+            ["Church of Scientology"],
+            2,
+            when,
+            when,
+        ),
+    ]
+    mentions = [
+        _mention("ie6", "IE6", "organisation", "IE6"),
+        _mention("scientology", "Scientology", "organisation", "Scientology"),
+        _mention("scientology", "Scientology", "person", "Scientology"),
+    ]
+    for streaming in (False, True):
+        expected = [
+            ("internet-explorer-6", "organisation"),
+            ("church-of-scientology", "organisation"),
+            ("scientology" if streaming else "church-of-scientology", "person"),
+        ]
+        with TestPipeline(
+            runner="apache_beam.runners.portability.fn_api_runner.FnApiRunner"
+        ) as p:
+            streams = {
+                "mentions": p | "M" >> beam.Create(mentions),
+                "quotes": p | "Q" >> beam.Create([]),
+            }
+            if streaming:
+                step = ResolveWithStoredActors(stored)
+            else:
+                step = ResolveAcrossArticles(p | "S" >> beam.Create(stored))
+            out = streams | "Resolve" >> step
+            ids = out["mentions"] | beam.Map(lambda m: (m.actor_id, m.actor_type))
+            assert_that(ids, equal_to(expected))

@@ -250,7 +250,6 @@ def stored_people_table(records: Iterable[ActorRecord]) -> tuple[dict, dict]:
     records = list(records)
     people = [r for r in records if r.actor_type == "person" and r.actor_name]
     table = rewrite_table(((r.actor_id, r.actor_name), r.mention_count) for r in people)
-    table.update(stored_short_forms(records))
     by_surname: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for r in people:
         words = name_words(r.actor_name)
@@ -297,19 +296,26 @@ def resolve_with_stored(
 
 class ResolveWithStoredActors(beam.PTransform):
     """Streaming's cross-article step: ``{"mentions", "quotes"}`` resolved against the
-    people earlier (batch) runs stored, with no wait for the end of the stream."""
+    actors earlier (batch) runs stored, with no wait for the end of the stream:
+    people by spelling and surname, organisations by the acronyms and short forms
+    the stored actors define."""
 
     def __init__(self, records: list[ActorRecord]) -> None:
         super().__init__()
+        records = list(records)
         self._table, self._by_surname = stored_people_table(records)
+        self._forms = stored_short_forms(records)
 
     def expand(self, streams):
-        table, by_surname = self._table, self._by_surname
+        table, by_surname, forms = self._table, self._by_surname, self._forms
 
         def mention(m: Mention) -> Mention:
+            is_person = m.actor_type == "person"
             target = resolve_with_stored(
-                m.actor_id, m.actor_name, m.actor_type == "person", table, by_surname
+                m.actor_id, m.actor_name, is_person, table, by_surname
             )
+            if target is None and not is_person:
+                target = forms.get(m.actor_id)
             if target is None:
                 return m
             return replace(m, actor_id=target[0], actor_name=target[1])
@@ -318,6 +324,8 @@ class ResolveWithStoredActors(beam.PTransform):
             target = resolve_with_stored(
                 q.speaker_id, q.speaker_name, True, table, by_surname
             )
+            if target is None and q.speaker_id not in table:
+                target = forms.get(q.speaker_id)
             if target is None:
                 return q
             return replace(q, speaker_id=target[0], speaker_name=target[1])
