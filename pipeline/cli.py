@@ -14,6 +14,8 @@ import os
 import sys
 import time
 
+from newsbeam.pipeline.actor_list import actors
+
 EXIT_USAGE = 2
 EXIT_JOB_FAILED = 1
 
@@ -22,8 +24,9 @@ usage: newsbeam ingest --feeds SRC [--feeds SRC ...] --output DIR
                        [--fetch-articles auto|always|never] [--spacy-model NAME]
                        [--actor-aliases FILE] [any Beam pipeline option]
        newsbeam query DIR "SQL" [--format table|csv|json]
+       newsbeam actors DIR [PATTERN] [--type TYPE] [--limit N] [--format ...]
 
-Run 'newsbeam ingest --help' or 'newsbeam query --help' for the options."""
+Run 'newsbeam COMMAND --help' for the options of each command."""
 
 
 def _quiet_beam() -> None:
@@ -155,6 +158,7 @@ def query(argv: list[str]) -> int:
 COMMANDS = {
     "ingest": ingest,
     "query": query,
+    "actors": actors,
 }
 
 
