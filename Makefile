@@ -23,10 +23,13 @@ $(STAMP): $(BIN)/python pyproject.toml $(LOCK)
 	@touch $(STAMP)
 
 # Airflow in its own venv, as deployments keep it apart from newsbeam's: the DAG tests
-# load and run deploy/airflow with it.
+# load and run deploy/airflow with it. uv installs its ~280 pinned packages in a
+# fraction of pip's time.
 $(AIRFLOW_STAMP): deploy/airflow/requirements-test.txt
 	$(PYTHON) -m venv $(AIRFLOW_VENV)
-	$(AIRFLOW_VENV)/bin/python -m pip install --quiet --no-deps -r deploy/airflow/requirements-test.txt
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet uv
+	$(AIRFLOW_VENV)/bin/uv pip install --quiet --python $(AIRFLOW_VENV)/bin/python \
+	    --no-deps -r deploy/airflow/requirements-test.txt
 	@touch $(AIRFLOW_STAMP)
 
 # The example items link to fictional .test hosts, so the demo does not fetch pages.
