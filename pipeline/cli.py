@@ -38,6 +38,35 @@ def _quiet_beam() -> None:
     logging.getLogger("newsbeam").setLevel(logging.INFO)
 
 
+# What a remote runner logs about the job it submitted, by runner: the Dataflow client
+# logs "Created job with id: [ID]" (Airflow's Beam provider reads that line to cancel
+# a timed-out job) and the console URL; the portable runners log the job's state
+# changes. Local runners are absent: their INFO lines are noise to the user.
+SUBMISSION_LOGGERS = {
+    "DataflowRunner": ("apache_beam.runners.dataflow",),
+    "TestDataflowRunner": ("apache_beam.runners.dataflow",),
+    "PortableRunner": ("apache_beam.runners.portability.portable_runner",),
+    "FlinkRunner": (
+        "apache_beam.runners.portability.portable_runner",
+        "apache_beam.runners.portability.flink_runner",
+    ),
+    "SparkRunner": ("apache_beam.runners.portability.portable_runner",),
+}
+
+
+def submission_loggers(runner: str | None) -> tuple[str, ...]:
+    """The Beam loggers to show at INFO for ``--runner`` (by name or dotted path)."""
+    return SUBMISSION_LOGGERS.get((runner or "").rsplit(".", 1)[-1], ())
+
+
+def _show_job_submission(argv: list[str]) -> None:
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+    runner = PipelineOptions(argv).view_as(StandardOptions).runner
+    for name in submission_loggers(runner if isinstance(runner, str) else None):
+        logging.getLogger(name).setLevel(logging.INFO)
+
+
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
     print(f"newsbeam: error: {message}", file=sys.stderr)
     return code
@@ -95,11 +124,19 @@ def ingest(argv: list[str]) -> int:
     unknown = _unknown_flags(PipelineOptions, argv)
     if unknown:
         return _fail(f"unknown option {unknown[0]} (see 'newsbeam ingest --help')")
+    _show_job_submission(argv)
     started = time.monotonic()
     try:
         outcome = run(argv)
     except UsageError as error:
         return _fail(str(error))
+    if outcome.template_location:
+        print(
+            f"newsbeam ingest: pipeline staged as a Dataflow template at "
+            f"{outcome.template_location}; the job writes its run record to "
+            f"{outcome.record_path}"
+        )
+        return 0
     if outcome.record is None:
         return _fail(
             f"the job ended without a run record at {outcome.record_path}",

@@ -25,6 +25,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import (
     DirectOptions,
+    GoogleCloudOptions,
     PipelineOptions,
     StandardOptions,
 )
@@ -62,6 +63,9 @@ class Outcome:
     result: beam.runners.runner.PipelineResult | None  # None: no feed had changed
     record: dict | None
     record_path: str
+    # Set when the run only staged a Dataflow template there: no job ran (yet), so
+    # no record is expected; the job writes it at record_path when it runs.
+    template_location: str | None = None
 
 
 # Measured with Beam 2.77 on the 300-article bench corpus: 4 runs in 14 failed with
@@ -97,6 +101,17 @@ def describe_runner(options: PipelineOptions) -> tuple[object, str]:
         raise UsageError(MULTI_THREADING_REFUSED)
     plural = "worker" if workers == 1 else "workers"
     return FnApiRunner(), f"FnApiRunner ({mode}, {workers} {plural})"
+
+
+def is_template_launch(options: PipelineOptions) -> bool:
+    """True when the run only stages a Dataflow template (``--template_location``).
+
+    A flex-template launch runs the entry point this way: Beam writes the job graph
+    to that location and returns without starting a job. The job, not this process,
+    reads the feeds and writes the run record, so the graph must be built even when
+    no feed changed since the last run, and no record can be waited for here.
+    """
+    return bool(options.view_as(GoogleCloudOptions).template_location)
 
 
 def new_run_id() -> str:
@@ -229,18 +244,23 @@ def run(argv: list[str] | None = None) -> Outcome:
     FileSystems.set_options(options)  # s3:// and gs:// settings, before any check
     runner, runner_name = describe_runner(options)
     settings = settings_from(options, runner_name)
-    if not settings.streaming:
+    template = is_template_launch(options)
+    if not settings.streaming and not template:
         statuses = unchanged_feeds(settings.feeds, settings.feed_state, settings.fetch)
         if statuses is not None:
             return _nothing_changed(settings, statuses)
     pipeline = beam.Pipeline(runner=runner, options=options)
     build(pipeline, settings)
-    with _stop_on_signals(settings.streaming):
-        result = pipeline.run()
-        result.wait_until_finish()
     from newsbeam.pipeline.record import record_path
 
     path = record_path(settings.output, settings.run_id)
+    if template:
+        result = pipeline.run()  # stages the graph; there is no job to wait for
+        location = options.view_as(GoogleCloudOptions).template_location
+        return Outcome(result, None, path, template_location=location)
+    with _stop_on_signals(settings.streaming):
+        result = pipeline.run()
+        result.wait_until_finish()
     try:
         record = read_record(settings.output, settings.run_id)
     except (OSError, ValueError, beam.io.filesystem.BeamIOError):

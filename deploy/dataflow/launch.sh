@@ -16,7 +16,7 @@ set -euo pipefail
 : "${TAG:=$(git rev-parse --short HEAD)}"
 : "${OUTPUT:=gs://${BUCKET}/newsbeam}"
 : "${MACHINE_TYPE:=n2-standard-4}"
-: "${MAX_WORKERS:=20}"
+: "${MAX_WORKERS:=4}"          # deploy/SCALE.md: what an hourly batch needs
 : "${SERVICE_ACCOUNT:=}"       # a worker service account; empty = Compute default
 
 REGISTRY="${REGION}-docker.pkg.dev/${PROJECT}/${REPOSITORY}"
@@ -61,7 +61,7 @@ run() {
         --parameters output="${OUTPUT}" \
         --parameters fetch_articles="${FETCH_ARTICLES:-auto}" \
         --parameters sdk_container_image="${TEMPLATE_IMAGE}" \
-        "${extra[@]}"
+        ${extra[@]+"${extra[@]}"}  # bash 3.2 (macOS) rejects an empty "${extra[@]}" under set -u
 }
 
 case "${1:-}" in
