@@ -14,6 +14,8 @@ import os
 import sys
 import time
 
+from newsbeam.pipeline.report.command import report
+
 EXIT_USAGE = 2
 EXIT_JOB_FAILED = 1
 
@@ -22,8 +24,10 @@ usage: newsbeam ingest --feeds SRC [--feeds SRC ...] --output DIR
                        [--fetch-articles auto|always|never] [--spacy-model NAME]
                        [--actor-aliases FILE] [any Beam pipeline option]
        newsbeam query DIR "SQL" [--format table|csv|json]
+       newsbeam report DIR (--story NAME | --actors ID,ID [--any]) [--by day|week|month]
+                       [--from DATE] [--to DATE] [--format html|json|csv] [--out PATH]
 
-Run 'newsbeam ingest --help' or 'newsbeam query --help' for the options."""
+Run 'newsbeam COMMAND --help' for the options of each command."""
 
 
 def _quiet_beam() -> None:
@@ -155,6 +159,7 @@ def query(argv: list[str]) -> int:
 COMMANDS = {
     "ingest": ingest,
     "query": query,
+    "report": report,
 }
 
 
