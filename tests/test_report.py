@@ -4,13 +4,15 @@ Two outputs: a small one written here row by row with the project's schemas, who
 every figure is worked out by hand below (outlets with their countries, speakers of
 both sides, a quote with no speaker); and the bundled example feeds run through the
 real pipeline, where no outlet country is known yet and the report must say so.
-The browser tests are in ``test_report_browser.py``.
+The browser tests at the end open the HTML in Debian's chromium.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import os
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -483,11 +485,21 @@ def test_html_is_written_and_self_contained(world, tmp_path, capsys):
 # ------------------------------------------------------------ the command line
 
 
-def test_unknown_actor_suggests_ids_in_the_output(world, capsys):
-    assert main(["report", str(world), "--actors", "united-kingdom,rusia"]) == 2
+@pytest.mark.parametrize(
+    ("typed", "suggested"),
+    [
+        ("rusia", "did you mean russia?"),  # a typo of an id
+        ("uk", "did you mean united-kingdom?"),  # an alias the registry knows
+        ("putin", "did you mean vladimir-putin?"),  # one word of a person's id
+        ("Moscow Herald", "no similar id found"),  # an outlet is no actor
+    ],
+)
+def test_unknown_actor_suggests_ids_in_the_output(world, capsys, typed, suggested):
+    assert main(["report", str(world), "--actors", f"united-kingdom,{typed}"]) == 2
     error = capsys.readouterr().err.strip()
-    assert error.count("\n") == 0
-    assert "unknown actor 'rusia'" in error and "did you mean russia" in error
+    assert (
+        error == f"newsbeam: error: unknown actor {typed!r} in this output: {suggested}"
+    )
 
 
 def test_unknown_story_and_bad_options_are_one_line(world, tmp_path, capsys):
@@ -637,3 +649,254 @@ def test_every_shipped_story_that_fits_the_examples_runs(demo_output, capsys):
         )
         assert code == 0, capsys.readouterr().err
         assert json.loads(capsys.readouterr().out)["articles"] > 0, name
+
+
+# ------------------------------------------------------------- a real browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PHONE_WIDTH = 390
+SCREENSHOT = (
+    REPO / "docs" / "report.png"
+)  # the README's; NEWSBEAM_SCREENSHOT=1 remakes it
+
+# Every figure on the page, as {table key: [{field: (visible text, data-value)}]}.
+READ_TABLES = """() => {
+  const out = {};
+  for (const table of document.querySelectorAll('[data-table]')) {
+    out[table.dataset.table] = [...table.querySelectorAll('[data-row]')].map(row => {
+      const cells = {};
+      for (const cell of row.querySelectorAll('[data-field]')) {
+        cells[cell.dataset.field] = [cell.textContent.trim(),
+                                     cell.getAttribute('data-value')];
+      }
+      return cells;
+    });
+  }
+  return out;
+}"""
+
+# Marks Vega drew in each chart: its data marks are the children of role-mark groups.
+READ_MARKS = """() => [...document.querySelectorAll('figure[data-chart]')].map(f => ({
+  key: f.dataset.chart,
+  empty: f.classList.contains('empty'),
+  marks: f.querySelectorAll('g.role-mark > *').length,
+  bars: f.querySelectorAll('g.mark-rect.role-mark > path').length,
+  width: f.querySelector('svg') ? f.querySelector('svg').getBoundingClientRect().width
+                                : 0,
+}))"""
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """Debian's chromium, driven by Playwright (which downloads no browser here)."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: make test installs the chromium package")
+    from playwright.sync_api import sync_playwright
+
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_FLAGS,
+            headless=True,
+        )
+        yield context
+        context.close()
+
+
+@dataclass
+class Visit:
+    page: object
+    errors: list[str]
+    requests: list[str]
+
+
+def visit(browser, path: Path, width: int) -> Visit:
+    page = browser.new_page()
+    page.set_viewport_size({"width": width, "height": 900})
+    errors: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(path.as_uri(), wait_until="load")
+    return Visit(page, errors, requests)
+
+
+def check_page(visit_: Visit, output: Path, presses: dict) -> dict:
+    """What every report page must do, and its figures against plain SQL."""
+    assert visit_.errors == []
+    assert visit_.requests and all(
+        url.startswith(("file://", "data:")) for url in visit_.requests
+    ), visit_.requests
+    marks = visit_.page.evaluate(READ_MARKS)
+    drawn = [m for m in marks if not m["empty"]]
+    assert len(drawn) == 10 and all(m["marks"] > 0 for m in drawn), marks
+    tables = visit_.page.evaluate(READ_TABLES)
+    bars = {m["key"]: m["bars"] for m in marks}
+    assert bars["outlets.by_outlet"] == len(tables["outlets.by_outlet"])
+    assert bars["voices.speakers"] == len(tables["voices.speakers"])
+
+    def shown(key: str, field: str, value: str) -> dict:
+        return {r[field][0]: r[value][0] for r in tables[key]}
+
+    per_day = _sql(
+        output,
+        f"""
+        SELECT CAST(published_at AS DATE) AS day,
+               count(*) FILTER (WHERE article_id IN ({STORY_SQL})), count(*)
+        FROM articles GROUP BY day ORDER BY day""",
+    )
+    page_days = {
+        r["period"][1]: (r["articles"][0], r["all_articles"][0], r["share"][0])
+        for r in tables["attention.by_period"]
+    }
+    for day, story, everything in per_day:
+        assert page_days[day.isoformat()] == (
+            str(story),
+            str(everything),
+            f"{story / everything * 100:.1f}%",
+        )
+    outlets = dict(
+        _sql(
+            output,
+            f"""
+        SELECT COALESCE(outlet, source), count(*) FROM articles
+        WHERE article_id IN ({STORY_SQL}) GROUP BY 1""",
+        )
+    )
+    assert shown("outlets.by_outlet", "outlet", "articles") == {
+        k: str(v) for k, v in outlets.items()
+    }
+    speakers = dict(
+        _sql(
+            output,
+            f"""
+        SELECT any_value(speaker_name), count(*) FROM quotes
+        WHERE article_id IN ({STORY_SQL}) AND speaker_id IS NOT NULL
+        GROUP BY speaker_id""",
+        )
+    )
+    on_page = shown("voices.speakers", "speaker_name", "quotes")
+    assert on_page and all(str(speakers[k]) == v for k, v in on_page.items())
+    sides_sql = f"""
+        SELECT CASE speaker_country WHEN 'united-kingdom' THEN 'United Kingdom'
+                   WHEN 'russia' THEN 'Russia'
+                   ELSE CASE WHEN speaker_country IS NULL THEN 'Country unknown'
+                             ELSE 'Other countries' END END AS side
+        FROM quotes WHERE article_id IN ({STORY_SQL})"""
+    sides = dict(_sql(output, f"SELECT side, count(*) FROM ({sides_sql}) GROUP BY 1"))
+    total = sum(sides.values())
+    for row in tables["sides.by_side"]:
+        quotes = sides.get(row["side_name"][0], 0)
+        assert row["quotes"][0] == str(quotes)
+        assert row["share"][0] == f"{quotes / total * 100:.1f}%"
+    by_press = _sql(
+        output,
+        f"""
+        SELECT a.outlet_country, s.side, count(*)
+        FROM ({
+            sides_sql.replace("FROM quotes", "FROM quotes q").replace(
+                "SELECT CASE", "SELECT q.article_id, CASE"
+            )
+        }) AS s
+        JOIN articles AS a USING (article_id) GROUP BY ALL""",
+    )
+    page_press = {
+        (r["press_name"][0], r["side_name"][0]): r["quotes"][0]
+        for r in tables["sides.by_press"]
+    }
+    for country, side, quotes in by_press:
+        assert page_press[(presses[country], side)] == str(quotes)
+    figure = visit_.page.text_content('[data-figure="story_articles"] .big')
+    assert figure == str(_sql(output, f"SELECT count(*) FROM ({STORY_SQL})")[0][0])
+    return tables
+
+
+def check_phone(visit_: Visit) -> None:
+    """At phone width nothing but a table's own scroller is wider than the screen."""
+    assert visit_.errors == []
+    width = visit_.page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE_WIDTH
+    for chart in visit_.page.evaluate(READ_MARKS):
+        assert chart["empty"] or 0 < chart["width"] <= PHONE_WIDTH
+
+
+@pytest.mark.slow
+def test_report_in_a_browser(world, browser, tmp_path):
+    page = tmp_path / "report.html"
+    assert (
+        main(
+            [
+                "report",
+                str(world),
+                "--actors",
+                "united-kingdom,russia",
+                "--out",
+                str(page),
+            ]
+        )
+        == 0
+    )
+    wide = visit(browser, page, 1280)
+    presses = {"GB": "United Kingdom", "RU": "Russia", None: "Country unknown"}
+    tables = check_page(wide, world, presses)
+    assert [r["press_name"][0] for r in tables["outlets.by_press"]] == [
+        "United Kingdom",
+        "Russia",
+        "Country unknown",
+    ]
+    quotes = tables["voices.latest_quotes"]
+    assert quotes[0]["title"][0] == "Headline a5"
+    assert quotes[0]["url"][0] == "Headline a5"
+    wide.page.screenshot(path=str(tmp_path / "report-1280.png"), full_page=True)
+    phone = visit(browser, page, PHONE_WIDTH)
+    check_phone(phone)
+    phone.page.screenshot(path=str(tmp_path / "report-phone.png"), full_page=True)
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_demo_report_in_a_browser(demo_output, browser, tmp_path):
+    """The report ``make demo`` writes; its first screen is the README's picture."""
+    page = tmp_path / "uk-russia.html"
+    assert (
+        main(
+            [
+                "report",
+                str(demo_output),
+                "--story",
+                "uk-russia",
+                "--stories",
+                str(STORIES),
+                "--out",
+                str(page),
+            ]
+        )
+        == 0
+    )
+    wide = visit(browser, page, 1280)
+    check_page(wide, demo_output, {None: "Country unknown"})
+    shot = tmp_path / "report.png"
+    wide.page.screenshot(
+        path=str(shot),
+        full_page=True,
+        clip={"x": 0, "y": 0, "width": 1280, "height": 1480},
+    )
+    assert shot.stat().st_size > 20_000  # a page, not a blank
+    if os.environ.get("NEWSBEAM_SCREENSHOT") == "1":
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        shutil.copyfile(shot, SCREENSHOT)
+    phone = visit(browser, page, PHONE_WIDTH)
+    check_phone(phone)

@@ -128,6 +128,10 @@ def report(argv: list[str]) -> int:
             by=args.by,
             top=args.top,
         )
+        if args.format == "html":
+            from newsbeam.pipeline.report.charts import warm_up
+
+            warm_up()
         con = connect(args.output)
         try:
             figures = build(con, request)

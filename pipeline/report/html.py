@@ -305,8 +305,12 @@ def _definition(figures: Figures) -> str:
     summary = figures.summary
     start = story["from"] or summary["stored_from"]
     end = story["to"] or summary["stored_to"]
-    text += f"; stored {format_date(start)} to {format_date(end)}, counted by "
-    text += f"{story['by']}."
+    if start and end:
+        text += f", published {format_date(start)} to {format_date(end)}"
+    elif start or end:
+        text += f", published {'from' if start else 'up to'} "
+        text += format_date(start or end)
+    text += f"; counted by {story['by']}."
     sides = [escape(s["actor_name"]) for s in story["sides"]]
     if sides:
         text += f" Sides compared: {', '.join(sides)}."

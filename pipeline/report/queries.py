@@ -153,9 +153,24 @@ def check_actors(ids, known: dict[str, str], what: str = "actor") -> None:
     for actor_id in ids:
         if actor_id in known:
             continue
-        close = suggest(actor_id, known)
-        hint = f"did you mean {', '.join(close)}?" if close else "no similar id found"
+        close = [i for i in [registry_guess(actor_id)] if i in known]
+        close += [i for i in suggest(actor_id, known) if i not in close]
+        hint = (
+            f"did you mean {', '.join(close[:3])}?"
+            if close
+            else ("no similar id found")
+        )
         raise ReportError(f"unknown {what} {actor_id!r} in this output: {hint}")
+
+
+def registry_guess(text: str) -> str | None:
+    """The actor id the pipeline itself would give a name: "UK" -> united-kingdom,
+    "Putin" -> vladimir-putin. Only on the error path: the registry imports Beam."""
+    from newsbeam.transforms.actors import default_registry
+
+    registry = default_registry()
+    actor = registry.lookup(text) or registry.person(text)
+    return actor.actor_id if actor else None
 
 
 def story_sides(con: duckdb.DuckDBPyConnection, story: Story) -> tuple[str, ...]:

@@ -183,8 +183,8 @@ def suggest(unknown: str, known: dict[str, str], n: int = 3) -> list[str]:
             if actor_id not in found:
                 found.append(actor_id)
 
-    add(by_name[n] for n in difflib.get_close_matches(key, list(by_name), n, 0.6))
-    add(difflib.get_close_matches(key, list(known), n, 0.6))
+    add(by_name[n] for n in difflib.get_close_matches(key, list(by_name), n, 0.7))
+    add(difflib.get_close_matches(key, list(known), n, 0.7))
     words = {w for w in re.split(r"[\s\-.]+", key) if len(w) > 2}
     if words:
         add(sorted(i for i in known if words & set(i.split("-")))[:n])
