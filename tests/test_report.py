@@ -298,6 +298,14 @@ def test_who_speaks_about_whom(world):
     assert not any(actor in UK_RUSSIA.actors for _speaker, actor in found)
 
 
+def test_who_speaks_about_whom_keeps_the_actors_of_an_any_story(world):
+    story = Story("s", ("united-kingdom", "france"), match="any")
+    pairs = figures_for(world, story).views["who_speaks_about_whom"]["pairs"]
+    found = {(r["speaker_id"], r["actor_id"]): r["quotes"] for r in pairs}
+    assert found[("emmanuel-macron", "united-kingdom")] == 1  # a4
+    assert found[("david-lammy", "united-kingdom")] == 3  # a1 twice, a5
+
+
 def test_keywords_any_and_dates_narrow_the_story(world):
     assert (
         figures_for(
@@ -508,6 +516,8 @@ def test_unknown_story_and_bad_options_are_one_line(world, tmp_path, capsys):
     cases = [
         (["--story", "uk-rusia", "--stories", str(stories)], "did you mean uk-russia"),
         (["--actors", "russia", "--from", "May 5"], "--from must be a date"),
+        (["--actors", "russia", "--by", "year"], "argument --by: invalid choice"),
+        (["--by", "week"], "one of the arguments --story --actors is required"),
         (
             ["--actors", "russia", "--from", "2024-05-09", "--to", "2024-05-01"],
             "is after --to",

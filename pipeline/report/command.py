@@ -30,22 +30,35 @@ EXIT_USAGE = 2
 EXIT_FAILED = 1
 
 
+class _Parser(argparse.ArgumentParser):
+    """Argument mistakes as one line, like every other error of the command."""
+
+    def error(self, message: str):
+        raise ReportError(f"{message} (see 'newsbeam report --help')")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="newsbeam report",
         description="How the stored news covered a story: attention over time, "
         "outlets, co-mentioned actors, voices, sides, who speaks about whom.",
         epilog="Example: newsbeam report output --story uk-russia --by week",
     )
-    p.add_argument("output", help="The --output directory of newsbeam ingest.")
+    p.add_argument(
+        "output", metavar="DIR", help="The --output directory of newsbeam ingest."
+    )
     which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("--story", help="A story's name in the stories file.")
+    which.add_argument(
+        "--story", metavar="NAME", help="A story's name in the stories file."
+    )
     which.add_argument(
         "--actors",
+        metavar="ID,ID",
         help="Actor ids, comma-separated: articles must mention all of them.",
     )
     p.add_argument(
         "--stories",
+        metavar="FILE",
         help="The stories file (TOML); default: ./stories.toml, else "
         "./examples/stories.toml.",
     )
@@ -56,11 +69,16 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--keywords",
+        metavar="WORD,WORD",
         help="Comma-separated words; articles must contain at least one (whole "
         "words, any case). Replaces the story's own keywords.",
     )
-    p.add_argument("--from", dest="start", help="First day, YYYY-MM-DD (UTC).")
-    p.add_argument("--to", dest="end", help="Last day, YYYY-MM-DD (UTC), included.")
+    p.add_argument(
+        "--from", dest="start", metavar="DATE", help="First day, YYYY-MM-DD (UTC)."
+    )
+    p.add_argument(
+        "--to", dest="end", metavar="DATE", help="Last day, YYYY-MM-DD (UTC), included."
+    )
     p.add_argument(
         "--by",
         choices=["day", "week", "month"],
@@ -70,12 +88,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--top",
         type=int,
+        metavar="N",
         default=15,
         help="Rows of each ranking (outlets, actors, speakers); default 15.",
     )
     p.add_argument("--format", choices=["html", "json", "csv"], default="html")
     p.add_argument(
         "--out",
+        metavar="PATH",
         help="Where to write: a file for html and json (json default: stdout), a "
         "folder for csv; default NAME-report.html / NAME-report/.",
     )
@@ -115,7 +135,10 @@ def story_from_args(args: argparse.Namespace) -> Story:
 
 
 def report(argv: list[str]) -> int:
-    args = parser().parse_args(argv)
+    try:
+        args = parser().parse_args(argv)
+    except ReportError as error:
+        return _fail(str(error))
     import duckdb
     from newsbeam.pipeline.query import connect
     from newsbeam.pipeline.report.queries import Request, build

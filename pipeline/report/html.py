@@ -149,6 +149,11 @@ def format_share(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.1f}%"
 
 
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """ "1 quote", "2 quotes": the counts in sentences read as sentences."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
 def format_date(value: date | datetime | None) -> str:
     if value is None:
         return "–"
@@ -263,7 +268,8 @@ def quotes_list(figures: Figures, palette: dict[str, str]) -> str:
             f'<article class="speaker" data-speaker="{escape(speaker_id)}">'
             f'<h4><span class="chip" style="background:{colour}"></span>'
             f'<span data-field="speaker_name">{escape(speaker["speaker_name"])}</span>'
-            f" <small>{escape(speaker['side_name'])} · {speaker['quotes']} quotes"
+            f" <small>{escape(speaker['side_name'])} · "
+            f"{count(speaker['quotes'], 'quote')}"
             f"</small></h4><ol>{''.join(items)}</ol></article>"
         )
     if not parts:
@@ -338,14 +344,14 @@ def key_figures(figures: Figures) -> str:
             "outlets",
             f"{s['outlets']:,}",
             "outlets",
-            f"{s['press_countries']:,} press countries known",
+            f"{count(s['press_countries'], 'press country', 'press countries')} known",
         ),
         (
             "quotes",
             f"{s['quotes']:,}",
             "quotes",
-            f"{s['speakers']:,} named speakers, {s['quotes_unknown_speaker']:,} "
-            "unattributed",
+            f"{count(s['speakers'], 'named speaker')}, "
+            f"{s['quotes_unknown_speaker']:,} unattributed",
         ),
     ]
     if s["top_speaker"]:
@@ -389,7 +395,7 @@ def _lede(view: str, figures: Figures) -> str:
     if view == "outlets" and v["outlets"]["by_outlet"]:
         top = v["outlets"]["by_outlet"][0]
         text = (
-            f"{s['outlets']:,} outlets; {top['outlet']} carried the most "
+            f"{count(s['outlets'], 'outlet')}; {top['outlet']} carried the most "
             f"({top['articles']:,})."
         )
         if all(r["press"] == UNKNOWN for r in v["outlets"]["by_press"]):
@@ -406,8 +412,9 @@ def _lede(view: str, figures: Figures) -> str:
         return "Most often alongside the story's actors: " + ", ".join(names) + "."
     if view == "voices" and s["quotes"]:
         return (
-            f"{s['quotes']:,} quotes, {s['speakers']:,} named speakers; "
-            f"{s['quotes_unknown_speaker']:,} quotes have no identified speaker."
+            f"{count(s['quotes'], 'quote')}, {count(s['speakers'], 'named speaker')}; "
+            f"{count(s['quotes_unknown_speaker'], 'quote has', 'quotes have')} no "
+            "identified speaker."
         )
     if view == "sides" and s["quotes"]:
         parts = [

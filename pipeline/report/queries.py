@@ -1,8 +1,8 @@
 """The report's figures: DuckDB queries over the views of ``newsbeam.pipeline.query``.
 
 Everything is read through ``connect(DIR)``'s views (``articles``, ``mentions``,
-``quotes``, ``actors``), never through file paths, so a report works on every output
-layout and on s3:// outputs. The story's articles, their mentions and their quotes are
+``quotes``), never through file paths, so a report follows those views to every output
+layout and store they read. The story's articles, their mentions and their quotes are
 materialised once as small temporary tables; every view is then a query over those,
 which keeps a report over a million mention rows to a few scans of the Parquet.
 
@@ -108,9 +108,15 @@ def press_name(code: str | None) -> str:
 
 def sql_list(values) -> str:
     """A constant SQL list: a constant IN list is pushed into the Parquet scan, so
-    row groups of other actors (sorted layouts) are skipped by their statistics."""
+    row groups of other actors (sorted layouts) are skipped by their statistics.
+
+    No values is an empty subquery, not ``(NULL)``: ``x NOT IN (NULL)`` is NULL, which
+    would drop every row where "not any of nothing" means keep them all.
+    """
     quoted = ["'" + str(v).replace("'", "''") + "'" for v in values]
-    return "(" + ", ".join(quoted or ["NULL"]) + ")"
+    if not quoted:
+        return "(SELECT NULL::VARCHAR WHERE FALSE)"
+    return "(" + ", ".join(quoted) + ")"
 
 
 def _columns(con: duckdb.DuckDBPyConnection, view: str) -> set[str]:
