@@ -744,7 +744,7 @@ def visit(browser, path: Path, width: int) -> Visit:
     return Visit(page, errors, requests)
 
 
-def check_page(visit_: Visit, output: Path, presses: dict) -> dict:
+def check_page(visit_: Visit, output: Path, presses: dict, charts: int) -> dict:
     """What every report page must do, and its figures against plain SQL."""
     assert visit_.errors == []
     assert visit_.requests and all(
@@ -752,7 +752,7 @@ def check_page(visit_: Visit, output: Path, presses: dict) -> dict:
     ), visit_.requests
     marks = visit_.page.evaluate(READ_MARKS)
     drawn = [m for m in marks if not m["empty"]]
-    assert len(drawn) == 10 and all(m["marks"] > 0 for m in drawn), marks
+    assert len(drawn) == charts and all(m["marks"] > 0 for m in drawn), marks
     tables = visit_.page.evaluate(READ_TABLES)
     bars = {m["key"]: m["bars"] for m in marks}
     assert bars["outlets.by_outlet"] == len(tables["outlets.by_outlet"])
@@ -861,7 +861,7 @@ def test_report_in_a_browser(world, browser, tmp_path):
     )
     wide = visit(browser, page, 1280)
     presses = {"GB": "United Kingdom", "RU": "Russia", None: "Country unknown"}
-    tables = check_page(wide, world, presses)
+    tables = check_page(wide, world, presses, charts=10)
     assert [r["press_name"][0] for r in tables["outlets.by_press"]] == [
         "United Kingdom",
         "Russia",
@@ -897,7 +897,8 @@ def test_demo_report_in_a_browser(demo_output, browser, tmp_path):
         == 0
     )
     wide = visit(browser, page, 1280)
-    check_page(wide, demo_output, {None: "Country unknown"})
+    # One press (no country known): its three by-press charts would repeat others.
+    check_page(wide, demo_output, {None: "Country unknown"}, charts=7)
     shot = tmp_path / "report.png"
     wide.page.screenshot(
         path=str(shot),

@@ -16,7 +16,6 @@ country's press takes the colour of its side (UK press and UK voices are both bl
 from __future__ import annotations
 
 import re
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
@@ -476,9 +475,19 @@ def chart_specs(figures: Figures) -> dict[str, dict]:
     specs = {}
     for key, make in makers.items():
         view, table = key.split(".")
-        if figures.articles and _has_figures(views[view][table]):
+        rows = views[view][table]
+        if figures.articles and _has_figures(rows) and not _repeats(key, rows):
             specs[key] = make()
     return specs
+
+
+# A breakdown by press with one press only would repeat another chart: the attention
+# timeline, the share of each side, the bar of all story articles.
+BY_PRESS = ("outlets.by_press", "outlets.press_over_time", "sides.by_press")
+
+
+def _repeats(key: str, rows: list[dict]) -> bool:
+    return key in BY_PRESS and len({row["press"] for row in rows}) < 2
 
 
 def _has_figures(rows: list[dict]) -> bool:
@@ -488,21 +497,6 @@ def _has_figures(rows: list[dict]) -> bool:
 
 
 # ---------------------------------------------------------------------- render
-
-
-def warm_up() -> threading.Thread:
-    """Start vl-convert's JavaScript engine on a thread while DuckDB computes the
-    figures: its start-up (~0.4 s of CPU) then overlaps the queries on a second core
-    instead of following them. ``render`` waits for nothing: the engine is shared."""
-
-    def start() -> None:
-        import vl_convert
-
-        vl_convert.vegalite_to_svg({"mark": "point"}, allowed_base_urls=[])
-
-    thread = threading.Thread(target=start, name="vl-convert-warm-up", daemon=True)
-    thread.start()
-    return thread
 
 
 def render(specs: dict[str, dict]) -> dict[str, str]:

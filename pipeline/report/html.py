@@ -16,7 +16,12 @@ from datetime import date, datetime
 from html import escape
 from urllib.parse import urlsplit
 
-from newsbeam.pipeline.report.charts import colours, inline_svg, period_label
+from newsbeam.pipeline.report.charts import (
+    BY_PRESS,
+    colours,
+    inline_svg,
+    period_label,
+)
 from newsbeam.pipeline.report.queries import UNKNOWN, Figures
 
 TABLE_OPEN_ROWS = 12  # longer tables start folded, their charts say it first
@@ -218,11 +223,14 @@ def _align(kind: str) -> str:
     return "num" if kind in ("int", "share") else "txt"
 
 
-def chart(key: str, svgs: dict[str, str]) -> str:
+def chart(key: str, svgs: dict[str, str], rows: list[dict]) -> str:
     svg = svgs.get(key)
     if svg is None:
+        why = "No figures to chart."
+        if key in BY_PRESS and rows:
+            why = "One press country only: the table says it all."
         return (
-            f'<figure class="chart empty" data-chart="{key}"><p>No figures to chart.'
+            f'<figure class="chart empty" data-chart="{key}"><p>{why}'
             f"</p><figcaption>{escape(CAPTIONS[key])}</figcaption></figure>"
         )
     return (
@@ -235,7 +243,9 @@ def chart(key: str, svgs: dict[str, str]) -> str:
 def pair(key: str, figures: Figures, svgs: dict[str, str]) -> str:
     view, name = key.split(".")
     rows = figures.views[view][name]
-    return f'<div class="pair">{chart(key, svgs)}{table(key, rows, figures)}</div>'
+    return (
+        f'<div class="pair">{chart(key, svgs, rows)}{table(key, rows, figures)}</div>'
+    )
 
 
 def quotes_list(figures: Figures, palette: dict[str, str]) -> str:
