@@ -38,8 +38,13 @@ demo: $(STAMP)
 	@echo
 	@echo "Most quoted speakers:"
 	$(BIN)/newsbeam query $(OUTPUT) "SELECT speaker_name AS speaker, count(*) AS quotes, count(DISTINCT article_id) AS articles FROM quotes WHERE speaker_id IS NOT NULL GROUP BY speaker_name ORDER BY quotes DESC, speaker LIMIT 10"
+	$(BIN)/newsbeam report $(OUTPUT) --story uk-russia --stories examples/stories.toml --out $(OUTPUT)/report-uk-russia.html
 
-test: $(STAMP) $(AIRFLOW_STAMP)
+# The report's browser test drives Debian's chromium (Playwright never downloads one).
+/usr/bin/chromium:
+	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+
+test: $(STAMP) $(AIRFLOW_STAMP) /usr/bin/chromium
 	$(BIN)/python -m pytest -q
 
 eval: $(STAMP)

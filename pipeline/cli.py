@@ -15,6 +15,7 @@ import sys
 import time
 
 from newsbeam.pipeline.actor_list import actors
+from newsbeam.pipeline.report.command import report
 
 EXIT_USAGE = 2
 EXIT_JOB_FAILED = 1
@@ -25,6 +26,8 @@ usage: newsbeam ingest --feeds SRC [--feeds SRC ...] --output DIR
                        [--actor-aliases FILE] [any Beam pipeline option]
        newsbeam query DIR "SQL" [--format table|csv|json]
        newsbeam actors DIR [PATTERN] [--type TYPE] [--limit N] [--format ...]
+       newsbeam report DIR (--story NAME | --actors ID,ID [--any]) [--by day|week|month]
+                       [--from DATE] [--to DATE] [--format html|json|csv] [--out PATH]
 
 Run 'newsbeam COMMAND --help' for the options of each command."""
 
@@ -196,6 +199,7 @@ COMMANDS = {
     "ingest": ingest,
     "query": query,
     "actors": actors,
+    "report": report,
 }
 
 
