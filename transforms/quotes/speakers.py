@@ -1,0 +1,234 @@
+"""Who speaks: a cue's subject turned into the phrase as written and the named
+mention it stands for.
+
+Names resolve to themselves, pronouns to an earlier subject or speaker that agrees
+with them, role nouns ("the minister") to the person introduced with that role, and
+groups keep their text but stay unresolved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from newsbeam.transforms.quotes.context import Context
+from newsbeam.transforms.quotes.cues import is_cue_verb, repair_subject
+from newsbeam.transforms.quotes.lexicon import (
+    FIRST_PERSON,
+    NAMED_LABELS,
+    NO_SPAN,
+    ORG_NOUNS,
+    PERSON_PRONOUNS,
+    RELATIVE_PRONOUNS,
+    ROLE_NOUNS,
+    SPEAKER_DEPS,
+    STATEMENT_NOUNS,
+    THING_PRONOUNS,
+)
+from spacy.tokens import Span, Token
+
+
+@dataclass(slots=True)
+class Speaker:
+    """A speaker as written plus the named mention it resolves to."""
+
+    text_span: tuple[int, int]
+    antecedent: tuple[int, int]
+    is_person: bool
+
+
+def noun_phrase(token: Token) -> tuple[int, int]:
+    """The speaker as written: the noun with its determiners, titles and owners,
+    without appositions or relative clauses, which are not part of the name."""
+    left = token.i
+    for child in token.lefts:
+        if child.dep_ in ("det", "compound", "amod", "poss", "nmod", "nummod", "case"):
+            left = min(left, child.left_edge.i)
+    right = token.i
+    for child in token.rights:
+        if child.dep_ in ("compound", "flat") or (
+            child.dep_ == "case" and child.i == right + 1
+        ):
+            right = child.i
+    doc = token.doc
+    while left < token.i and doc[left].is_punct:
+        left += 1
+    return doc[left].idx, doc[right].idx + len(doc[right])
+
+
+def entity_in(ctx: Context, start: int, end: int) -> Span | None:
+    """The best named mention inside a character span: a person before anything."""
+    best = None
+    for token in ctx.tokens_between(start, end):
+        ent = ctx.ents_by_token.get(token.i)
+        if ent is None or ent.label_ not in NAMED_LABELS:
+            continue
+        if ent.label_ == "PERSON":
+            return ent
+        best = best or ent
+    return best
+
+
+def proper_run(token: Token) -> tuple[int, int]:
+    """Contiguous proper nouns around a token, for names the NER missed."""
+    doc = token.doc
+    left = right = token.i
+    while left > 0 and doc[left - 1].pos_ == "PROPN":
+        left -= 1
+    while right + 1 < len(doc) and doc[right + 1].pos_ == "PROPN":
+        right += 1
+    return doc[left].idx, doc[right].idx + len(doc[right])
+
+
+def resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
+    """Turn a subject token into a speaker with its named antecedent."""
+    lower = token.lower_
+    if token.pos_ == "PRON" or lower in PERSON_PRONOUNS | THING_PRONOUNS:
+        span = (token.idx, token.idx + len(token))
+        return Speaker(span, pronoun_antecedent(ctx, token, depth), True)
+    # "Cornyn's statement added": the owner of the statement speaks.
+    if token.lemma_.lower() in STATEMENT_NOUNS:
+        for child in token.children:
+            if child.dep_ == "poss" and child.pos_ in ("PROPN", "NOUN"):
+                return resolve(ctx, child, depth)
+    phrase = ctx.clip(noun_phrase(token), token.idx)
+    own = ctx.ents_by_token.get(token.i)
+    for child in token.children:  # "the prosecutor, Mark Tedeschi, said"
+        if child.dep_ != "appos" or (own is not None and own.label_ == "PERSON"):
+            continue
+        if token.pos_ == "PROPN" and own is not None:
+            continue  # "Jeff Rathke, the State Department Spokesperson": a name
+        for inner in child.subtree:
+            ent = ctx.ents_by_token.get(inner.i)
+            if ent is not None and ent.label_ == "PERSON":
+                return Speaker(phrase, (ent.start_char, ent.end_char), True)
+        if child.pos_ == "PROPN":  # a name the NER missed ("Dev Mistry")
+            return Speaker(phrase, ctx.clip(proper_run(child), child.idx), True)
+    word = token.text.lower()
+    lemma = token.lemma_.lower()
+    role = lemma in ROLE_NOUNS and token.tag_ not in ("NNS", "NNPS")
+    ent = ctx.ents_by_token.get(token.i)
+    if ent is None and token.pos_ == "PROPN":
+        # "Foreign Secretary Boris Johnson", but not "Thomas' sister" nor
+        # "an Arizona man", whose place is not the speaker.
+        compounds = [c for c in token.lefts if c.dep_ == "compound"]
+        ent = next(
+            filter(None, map(ctx.ents_by_token.get, (c.i for c in compounds))), None
+        )
+    if role:  # "Governor of Washington Chris Gregoire said"
+        for inner in token.subtree:
+            named = ctx.ents_by_token.get(inner.i)
+            if inner.i > token.i and named is not None and named.label_ == "PERSON":
+                return Speaker(phrase, (named.start_char, named.end_char), True)
+    if role:  # "Malaysia's Prime Minister, Najib Razak said"
+        after = token.i + 1
+        doc = token.doc
+        if after + 1 < len(doc) and doc[after].text == ",":
+            named = ctx.ents_by_token.get(after + 1)
+            if named is not None and named.label_ == "PERSON":
+                return Speaker(phrase, (named.start_char, named.end_char), True)
+    if (
+        ent is not None
+        and ent.label_ in NAMED_LABELS
+        and (ent.label_ == "PERSON" or not role)
+    ):
+        span = (ent.start_char, ent.end_char)
+        return Speaker(phrase, span, ent.label_ == "PERSON")
+    capitalised = (
+        token.is_title and token.i != token.sent.start and token.pos_ == "NOUN"
+    )
+    if (token.pos_ == "PROPN" or capitalised) and not role and lemma not in ORG_NOUNS:
+        # A name the tagger or the NER missed ("Hannity", "Wilkins" as nouns).
+        return Speaker(phrase, ctx.clip(proper_run(token), token.idx), True)
+    if role:
+        definite = any(c.dep_ == "det" and c.lower_ == "the" for c in token.lefts)
+        holder = ctx.role_holder(word, token.idx, definite)
+        if holder == NO_SPAN:
+            holder = ctx.role_holder(lemma, token.idx, definite)
+        if holder == NO_SPAN and token.idx >= ctx.headline_end and definite:
+            # "The foreign secretary made the comment": the headline's person; not
+            # for "her lawyer" or "a spokesman", who are someone else.
+            holder = ctx.headline_person()
+        return Speaker(phrase, holder, True)
+    if lemma in ORG_NOUNS and token.tag_ not in ("NNS", "NNPS"):
+        # "the company said": the organisation named earlier, else the phrase.
+        return Speaker(phrase, ctx.named_org(lemma, token) or phrase, False)
+    return Speaker(phrase, NO_SPAN, False)
+
+
+def pronoun_antecedent(ctx: Context, pronoun: Token, depth: int) -> tuple[int, int]:
+    """Resolve he/she/it/they: the previous sentence's subject, else the previous
+    quote's speaker, else the nearest person mentioned before the pronoun."""
+    lower = pronoun.lower_
+    if lower in FIRST_PERSON or depth > 3 or pronoun.i in ctx.resolving:
+        return NO_SPAN
+    ctx.resolving.add(pronoun.i)
+    try:
+        personal = lower in PERSON_PRONOUNS
+        sentence = pronoun.sent
+        # Subjects earlier in the same sentence, then in up to three sentences back.
+        candidates: list[Token] = []
+        for token in sentence:
+            if token.i >= pronoun.i:
+                break
+            if token.dep_ in SPEAKER_DEPS and not ctx.quoted[token.i]:
+                candidates.append(token)
+        candidates.reverse()
+        previous = sentence.start - 1
+        for _ in range(3):
+            if previous < 0:
+                break
+            prev_sent = ctx.doc[previous].sent
+            subjects = [
+                t for t in prev_sent if t.dep_ in SPEAKER_DEPS and not ctx.quoted[t.i]
+            ]
+            subjects = [
+                r for r in (repair_subject(ctx, t, t.head) for t in subjects) if r
+            ]
+            roots = [t for t in subjects if t.head.dep_ == "ROOT"]
+            if not roots and prev_sent.root.pos_ in ("NOUN", "PROPN"):
+                roots = [prev_sent.root]  # "Her opponent, X, conceded ...": no verb
+            candidates.extend(roots + [t for t in subjects if t not in roots])
+            previous = prev_sent.start - 1
+        # The speaker of the latest quote goes after the previous sentence's subject.
+        first_back = sentence.start - 1
+        cutoff = ctx.doc[first_back].sent.start if first_back >= 0 else 0
+        split = sum(1 for c in candidates if c.i >= cutoff)
+        recent = [s for at, s in ctx.speakers if at < pronoun.idx]
+        quoted_speaker = recent[-1:] if recent else []
+        ordered: list[Token | Speaker] = [*candidates[:split], *quoted_speaker]
+        ordered += candidates[split:]
+        for candidate in ordered:
+            if isinstance(candidate, Speaker):
+                speaker = candidate
+            elif candidate.lower_ in RELATIVE_PRONOUNS | FIRST_PERSON:
+                continue
+            else:
+                speaker = resolve(ctx, candidate, depth + 1)
+            if speaker.antecedent == NO_SPAN:
+                continue
+            ent = entity_in(ctx, *speaker.antecedent)
+            label = ent.label_ if ent is not None else ""
+            if personal and (label == "PERSON" or speaker.is_person):
+                return speaker.antecedent
+            verb = candidate.head if isinstance(candidate, Token) else None
+            surname = " " not in ctx.text[speaker.antecedent[0] : speaker.antecedent[1]]
+            said = (verb is not None and is_cue_verb(verb)) or verb is None
+            if personal and label in ("GPE", "ORG", "") and said and surname:
+                # "Paris claims ...", "Wilkins said ...": the small model often takes
+                # a surname for a place or a company; one that speaks is a person.
+                return speaker.antecedent
+            if not personal and label in ("ORG", "GPE", "NORP"):
+                return speaker.antecedent
+            if lower == "it" and not label and not speaker.is_person:
+                return speaker.antecedent
+        if personal:
+            for ent in reversed(ctx.ents):
+                if (
+                    ent.end <= pronoun.i
+                    and ent.label_ == "PERSON"
+                    and ent.start_char >= ctx.headline_end
+                ):
+                    return ent.start_char, ent.end_char
+        return NO_SPAN
+    finally:
+        ctx.resolving.discard(pronoun.i)
