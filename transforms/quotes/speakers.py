@@ -34,6 +34,7 @@ class Speaker:
     text_span: tuple[int, int]
     antecedent: tuple[int, int]
     is_person: bool
+    role: str = ""  # "spokesman", "minister": the role the source speaks in
 
 
 def noun_phrase(token: Token) -> tuple[int, int]:
