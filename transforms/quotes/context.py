@@ -58,6 +58,7 @@ class Context:
         self.roles = self._role_introductions()
         self.resolving: set[int] = set()  # guards pronoun chains against cycles
         self.speakers: list[tuple[int, Speaker]] = []  # resolved quote speakers
+        self.documents: dict[str, tuple[int, int]] = {}  # "report" -> its owner
 
     # -- positions
 

@@ -56,7 +56,8 @@ ROLE_NOUNS = frozenset(
         "police", "mp", "lawmaker", "congressman", "congresswoman", "candidate",
         "witness", "resident", "source", "author", "owner", "teacher",
         "instructor", "student", "activist", "campaigner", "councillor",
-        "councilor", "priest", "bishop", "sheriff", "physician",
+        "councilor", "priest", "bishop", "sheriff", "physician", "host", "aide",
+        "adviser", "advisor", "appraiser", "provost", "dean", "cfo", "cto",
         "nurse", "engineer", "pilot", "survivor", "victim", "farmer", "worker",
     }
 )  # fmt: skip
@@ -94,8 +95,29 @@ GENERIC_ORG_NOUNS = frozenset(
         "broadcaster", "insurer", "manufacturer", "network", "party", "charity",
     }
 )  # fmt: skip
-# Nouns whose owner is the real speaker: "Cornyn's statement added ...".
-STATEMENT_NOUNS = frozenset({"statement", "letter", "spokesman", "spokeswoman"})
+# Documents and messages that speak for their owner: "Cornyn's statement added",
+# "a report by the Global Change Research Program said", "his office said".
+DOCUMENT_NOUNS = frozenset(
+    {
+        "statement", "letter", "report", "study", "email", "memo", "document",
+        "survey", "analysis", "order", "filing", "release", "tweet", "post",
+        "message", "note", "complaint", "lawsuit", "ruling", "decision",
+        "warning", "communique", "notice", "review", "assessment", "transcript",
+        "website", "blog", "editorial", "book", "paper", "office",
+    }
+)  # fmt: skip
+STATEMENT_NOUNS = DOCUMENT_NOUNS | {"spokesman", "spokeswoman", "spokesperson"}
+# Prepositions that tie a role or a document to its owner: "a spokesman for Disney",
+# "a report by the program", "the head of the agency", "an official at the embassy".
+OWNER_PREPOSITIONS = frozenset({"for", "of", "at", "from", "by", "with", "in"})
+# Honorifics that stand for a role noun: "Dr. Ashish ..." is "the doctor".
+TITLE_ROLES = {
+    "dr": "doctor",
+    "dr.": "doctor",
+    "prof": "professor",
+    "prof.": "professor",
+}
+OWNER_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP", "FAC"})
 # Heads that make a quoted phrase a name or a mention, not a quote.
 NAMING_WORDS = frozenset(
     {

@@ -13,16 +13,19 @@ from dataclasses import dataclass
 from newsbeam.transforms.quotes.context import Context
 from newsbeam.transforms.quotes.cues import is_cue_verb, repair_subject
 from newsbeam.transforms.quotes.lexicon import (
+    DOCUMENT_NOUNS,
     FIRST_PERSON,
     NAMED_LABELS,
     NO_SPAN,
     ORG_NOUNS,
+    OWNER_LABELS,
+    OWNER_PREPOSITIONS,
     PERSON_PRONOUNS,
     RELATIVE_PRONOUNS,
     ROLE_NOUNS,
     SPEAKER_DEPS,
-    STATEMENT_NOUNS,
     THING_PRONOUNS,
+    TITLE_ROLES,
 )
 from spacy.tokens import Span, Token
 
@@ -81,16 +84,69 @@ def proper_run(token: Token) -> tuple[int, int]:
 
 
 def resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
-    """Turn a subject token into a speaker with its named antecedent."""
+    """Turn a subject token into a speaker with its named antecedent and role."""
+    speaker = _resolve(ctx, token, depth)
+    if not speaker.role:
+        speaker.role = _role_of(ctx, token, speaker)
+    return speaker
+
+
+def _role_of(ctx: Context, token: Token, speaker: Speaker) -> str:
+    """The role a source speaks in: its own noun ("a spokesman for Disney"), a role
+    word in its phrase ("Foreign Secretary Boris Johnson"), or the role the person
+    was introduced with earlier in the article."""
+    lemma = token.lemma_.lower()
+    if lemma in ROLE_NOUNS:
+        return lemma
+    for inner in ctx.tokens_between(*speaker.text_span):
+        if inner.lemma_.lower() in ROLE_NOUNS and inner.pos_ in ("NOUN", "PROPN"):
+            return inner.lemma_.lower()
+    if speaker.antecedent != NO_SPAN and speaker.is_person:
+        for _char, role, span in ctx.roles:
+            if span == speaker.antecedent and role in ROLE_NOUNS:
+                return role
+    return ""
+
+
+def owner_of(ctx: Context, token: Token, depth: int = 0) -> tuple[int, int]:
+    """The named owner of a role or a document: "Disney" in "a spokesman for
+    Disney", "a Disney spokesman", "Disney's spokesman"; "the Global Change Research
+    Program" in "a report by the Global Change Research Program"; "he" (resolved)
+    in "his office"."""
+    for child in token.children:
+        if child.dep_ == "poss":
+            owner = resolve(ctx, child, depth + 1).antecedent
+            if owner != NO_SPAN:
+                return owner
+        elif child.dep_ in ("compound", "amod", "nmod") and child.i < token.i:
+            ent = ctx.ents_by_token.get(child.i)
+            if ent is not None and ent.label_ in OWNER_LABELS:
+                return ent.start_char, ent.end_char
+    for child in token.rights:
+        if child.dep_ == "acl":  # "a document published by the government"
+            child = next((c for c in child.children if c.dep_ == "agent"), child)
+        if child.dep_ not in ("prep", "agent") or (
+            child.dep_ == "prep" and child.lower_ not in OWNER_PREPOSITIONS
+        ):
+            continue
+        for noun in child.children:
+            if noun.dep_ != "pobj":
+                continue
+            ent = ctx.ents_by_token.get(noun.i)
+            if ent is not None and ent.label_ in OWNER_LABELS:
+                return ent.start_char, ent.end_char
+            if noun.pos_ == "PROPN":
+                return ctx.clip(proper_run(noun), noun.idx)
+    return NO_SPAN
+
+
+def _resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
     lower = token.lower_
     if token.pos_ == "PRON" or lower in PERSON_PRONOUNS | THING_PRONOUNS:
         span = (token.idx, token.idx + len(token))
         return Speaker(span, pronoun_antecedent(ctx, token, depth), True)
-    # "Cornyn's statement added": the owner of the statement speaks.
-    if token.lemma_.lower() in STATEMENT_NOUNS:
-        for child in token.children:
-            if child.dep_ == "poss" and child.pos_ in ("PROPN", "NOUN"):
-                return resolve(ctx, child, depth)
+    if depth > 4:
+        return Speaker((token.idx, token.idx + len(token)), NO_SPAN, False)
     phrase = ctx.clip(noun_phrase(token), token.idx)
     own = ctx.ents_by_token.get(token.i)
     for child in token.children:  # "the prosecutor, Mark Tedeschi, said"
@@ -107,6 +163,10 @@ def resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
     word = token.text.lower()
     lemma = token.lemma_.lower()
     role = lemma in ROLE_NOUNS and token.tag_ not in ("NNS", "NNPS")
+    if role and token.dep_ == "appos":  # "Prof. Gita Ashok Raj, Provost of GMU"
+        named = ctx.ents_by_token.get(token.head.i)
+        if named is not None and named.label_ == "PERSON":
+            return Speaker(phrase, (named.start_char, named.end_char), True)
     ent = ctx.ents_by_token.get(token.i)
     if ent is None and token.pos_ == "PROPN":
         # "Foreign Secretary Boris Johnson", but not "Thomas' sister" nor
@@ -140,19 +200,54 @@ def resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
     if (token.pos_ == "PROPN" or capitalised) and not role and lemma not in ORG_NOUNS:
         # A name the tagger or the NER missed ("Hannity", "Wilkins" as nouns).
         return Speaker(phrase, ctx.clip(proper_run(token), token.idx), True)
+    definite = any(
+        c.dep_ in ("det", "poss") and c.lower_ in ("the", "this", "that")
+        for c in token.lefts
+    )
     if role:
-        definite = any(c.dep_ == "det" and c.lower_ == "the" for c in token.lefts)
-        holder = ctx.role_holder(word, token.idx, definite)
-        if holder == NO_SPAN:
-            holder = ctx.role_holder(lemma, token.idx, definite)
+        holder = NO_SPAN
+        if definite:  # "the minister": the person introduced with that role
+            holder = ctx.role_holder(word, token.idx, True)
+            if holder == NO_SPAN:
+                holder = ctx.role_holder(lemma, token.idx, True)
+            if holder == NO_SPAN and lemma in TITLE_ROLES.values():
+                titles = [t for t, r in TITLE_ROLES.items() if r == lemma]
+                holder = next(
+                    (
+                        h
+                        for t in titles
+                        if (h := ctx.role_holder(t, token.idx)) != NO_SPAN
+                    ),
+                    NO_SPAN,
+                )
+        if holder == NO_SPAN:  # "a spokesman for Disney": the organisation speaks
+            holder = owner_of(ctx, token, depth)
+            if holder != NO_SPAN:
+                return Speaker(phrase, holder, False, lemma)
         if holder == NO_SPAN and token.idx >= ctx.headline_end and definite:
             # "The foreign secretary made the comment": the headline's person; not
             # for "her lawyer" or "a spokesman", who are someone else.
             holder = ctx.headline_person()
         return Speaker(phrase, holder, True)
+    if lemma in DOCUMENT_NOUNS and token.tag_ not in ("NNS", "NNPS"):
+        # "Cornyn's statement", "a report by the program", "his office": the
+        # owner speaks; "the report" again is the report named before.
+        owner = owner_of(ctx, token, depth)
+        if owner == NO_SPAN and definite:
+            owner = ctx.documents.get(lemma, NO_SPAN)
+        if owner != NO_SPAN:
+            ctx.documents[lemma] = owner
+        return Speaker(phrase, owner, False)
     if lemma in ORG_NOUNS and token.tag_ not in ("NNS", "NNPS"):
-        # "the company said": the organisation named earlier, else the phrase.
-        return Speaker(phrase, ctx.named_org(lemma, token) or phrase, False)
+        # "the company said": the organisation named earlier; a common noun that
+        # names no one ("the ministry") is no actor, a proper one ("the Kremlin")
+        # is.
+        name_words = [token, *(c for c in token.lefts if c.dep_ == "compound")]
+        if any(w.pos_ == "PROPN" for w in name_words):
+            return Speaker(phrase, phrase, False)  # "the Saudi Interior Ministry"
+        fallback = NO_SPAN
+        named = ctx.named_org(lemma, token) or owner_of(ctx, token, depth)
+        return Speaker(phrase, named if named != NO_SPAN else fallback, False)
     return Speaker(phrase, NO_SPAN, False)
 
 
