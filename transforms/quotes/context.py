@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from newsbeam.transforms.quotes.cues import is_cue_verb
 from newsbeam.transforms.quotes.lexicon import (
+    GENDERED_WORDS,
     GENERIC_ORG_NOUNS,
     NO_SPAN,
     ROLE_NOUNS,
@@ -59,6 +60,7 @@ class Context:
         self.resolving: set[int] = set()  # guards pronoun chains against cycles
         self.speakers: list[tuple[int, Speaker]] = []  # resolved quote speakers
         self.documents: dict[str, tuple[int, int]] = {}  # "report" -> its owner
+        self._genders: dict[str, str] | None = None  # person key -> "m" / "f"
 
     # -- positions
 
@@ -165,3 +167,66 @@ class Context:
             if ent.label_ == "PERSON":
                 return ent.start_char, ent.end_char
         return NO_SPAN
+
+    # -- gender, from the article's own words
+
+    def gender_of(self, span: tuple[int, int]) -> str:
+        """ "m", "f" or "" for the person named at ``span``, as the article itself
+        tells it: titles and gendered role words next to the name ("Ms Whitcombe",
+        "spokeswoman Maria Zakharova") and the pronouns that follow the person's
+        mentions ("Osei said his party ...")."""
+        if self._genders is None:
+            self._genders = self._gender_votes()
+        return self._genders.get(person_key(self.text[span[0] : span[1]]), "")
+
+    def _gender_votes(self) -> dict[str, str]:
+        votes: dict[str, list[float]] = {}
+
+        def vote(key: str, gender: str, weight: float) -> None:
+            tally = votes.setdefault(key, [0.0, 0.0])
+            tally[gender == "f"] += weight
+
+        persons = [e for e in self.ents if e.label_ == "PERSON"]
+        for ent in persons:
+            key = person_key(ent.text)
+            for token in self.doc[max(0, ent.start - 3) : ent.end]:
+                gender = GENDERED_WORDS.get(token.lower_.rstrip("."), "")
+                if gender:
+                    vote(key, gender, 3.0)
+        for _char, role, span in self.roles:
+            gender = GENDERED_WORDS.get(role.rstrip("."), "")
+            if gender:
+                vote(person_key(self.text[span[0] : span[1]]), gender, 3.0)
+        # Each gendered pronoun votes for the nearest person named before it in its
+        # own sentence (a full vote) or, failing that, in the sentence before.
+        starts = [e.start for e in persons]
+        for token in self.doc:
+            gender = GENDERED_WORDS.get(token.lower_, "")
+            if not gender or token.pos_ != "PRON":
+                continue
+            before = bisect_left(starts, token.i) - 1
+            if before < 0:
+                continue
+            ent = persons[before]
+            sentence = token.sent
+            if ent.start >= sentence.start:
+                vote(person_key(ent.text), gender, 1.0)
+            elif (
+                sentence.start > 0
+                and ent.start >= self.doc[sentence.start - 1].sent.start
+            ):
+                vote(person_key(ent.text), gender, 0.5)
+        return {
+            key: ("f" if f > m else "m")
+            for key, (m, f) in votes.items()
+            if max(m, f) >= 2 * min(m, f) and max(m, f) >= 1.0
+        }
+
+
+def person_key(name: str) -> str:
+    """A person's surname as the key their mentions share ("Whitcombe")."""
+    words = name.replace("’", "'").split()
+    if not words:
+        return ""
+    last = words[-1].lower()
+    return last[:-2] if last.endswith("'s") else last

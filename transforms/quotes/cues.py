@@ -50,6 +50,8 @@ def cue_subject(token: Token, quoted: list[bool] | None = None) -> Token | None:
         for child in current.children:
             if quoted is not None and quoted[child.i]:
                 continue  # quoted words are what was said, never who said it
+            if child.is_punct or child.is_space:
+                continue  # a quote mark the parser took for a subject ("», she said")
             if child.dep_ in SPEAKER_DEPS and child.lower_ != "there":
                 if child.lower_ in RELATIVE_PRONOUNS and current.dep_ == "relcl":
                     return current.head

@@ -22,6 +22,7 @@ from newsbeam.transforms.quotes.lexicon import (
     ROLE_NOUNS,
     SPEAKER_DEPS,
     STATEMENT_NOUNS,
+    WEAK_VERBS,
     XCOMP_VERBS,
 )
 from spacy.tokens import Token
@@ -32,11 +33,13 @@ from spacy.tokens import Token
 def clause_span(tokens: list[Token]) -> tuple[int, int] | None:
     """The character span of a clause, without its leading "that" and edge punctuation.
 
-    The clause stops where another report starts ("..., while Lavrov had said ...")
-    or at a dash or semicolon that hangs a comment on it, since those are the
-    reporter's words, not the speaker's.
+    The clause stops where another report starts ("..., while Lavrov had said ...",
+    "... and said ..."), or at a dash or semicolon that hangs a comment on it, since
+    those are the reporter's words, not the speaker's; a pair of dashes around an
+    aside ("Kelly — now chief of staff — that ...") is part of the clause.
     """
     tokens = sorted(tokens, key=lambda t: t.i)
+    dashes = [t.i for t in tokens if t.text in ("-", "—", "–") and t.whitespace_]
     if tokens:
         for position, token in enumerate(tokens):
             if position == 0:
@@ -44,9 +47,16 @@ def clause_span(tokens: list[Token]) -> tuple[int, int] | None:
             nested_report = (
                 is_cue_verb(token)
                 and token.dep_ in ("advcl", "conj")
-                and any(c.dep_ in SPEAKER_DEPS for c in token.children)
+                and token.lemma_.lower() not in WEAK_VERBS
+                and (
+                    any(c.dep_ in SPEAKER_DEPS for c in token.children)
+                    or (token.dep_ == "conj" and token.tag_ != token.head.tag_)
+                )
             )
+            paired = token.i in dashes and dashes.index(token.i) % 2 == 0
+            aside = paired and len(dashes) > dashes.index(token.i) + 1
             stop = token.text in (";", "-", "—", "–") and token.whitespace_
+            stop = stop and not aside and not (token.i in dashes and not paired)
             if stop or "\n\n" in token.text:
                 tokens = tokens[:position]
                 break
@@ -63,6 +73,12 @@ def clause_span(tokens: list[Token]) -> tuple[int, int] | None:
     if not tokens:
         return None
     return tokens[0].idx, tokens[-1].idx + len(tokens[-1])
+
+
+def _min_words(clause: list[Token]) -> int:
+    """Three words make a report; two do when they are a subject and its verb
+    ("he resigned")."""
+    return 2 if any(t.dep_ in SPEAKER_DEPS for t in clause) else 3
 
 
 def _statement_clause(verb: Token) -> Token | None:
@@ -191,7 +207,7 @@ def indirect_quotes(ctx: Context) -> list[tuple[tuple[int, int], Cue, Token]]:
         if not speaker_ok(ctx, subject):
             continue
         span = clause_span(clause)
-        if span is None or word_count(ctx.text[span[0] : span[1]]) < 3:
+        if span is None or word_count(ctx.text[span[0] : span[1]]) < _min_words(clause):
             continue
         found.append((span, Cue(lemma, subject, rule, token.idx), token))
     # Keep the outermost report: "X said he believes Y" is one quote of X.

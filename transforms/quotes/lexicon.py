@@ -20,6 +20,7 @@ SPEECH_VERBS = frozenset(
         "quip", "continue", "conclude", "describe", "estimate", "indicate",
         "accuse", "boast", "caution", "testify", "tweet", "post", "shout",
         "whisper", "mutter", "counter", "retort", "point", "plead", "fear",
+        "pledge", "threaten",
         "hope", "think", "expect", "lament",
     }
 )  # fmt: skip
@@ -37,7 +38,18 @@ VERDICT_VERBS = frozenset(
 )  # fmt: skip
 # Verbs whose infinitive complement is reported speech ("urged them to leave").
 XCOMP_VERBS = frozenset(
-    {"ask", "urge", "tell", "warn", "call", "plead", "promise", "vow", "threaten"}
+    {
+        "ask",
+        "urge",
+        "tell",
+        "warn",
+        "call",
+        "plead",
+        "promise",
+        "vow",
+        "threaten",
+        "pledge",
+    }
 )
 
 # People and bodies that can speak, used to accept a common-noun subject of an
@@ -127,6 +139,21 @@ NAMING_WORDS = frozenset(
     }
 )  # fmt: skip
 PERSON_PRONOUNS = frozenset({"he", "she", "him", "her"})
+# Words that tell a person's gender: pronouns, titles, gendered role nouns.
+GENDERED_WORDS = {
+    **dict.fromkeys(
+        ("he", "him", "his", "himself", "mr", "sir", "lord", "king", "prince",
+         "spokesman", "chairman", "congressman", "businessman", "father", "son",
+         "brother", "husband", "uncle"),
+        "m",
+    ),
+    **dict.fromkeys(
+        ("she", "her", "hers", "herself", "mrs", "ms", "miss", "lady", "dame",
+         "queen", "princess", "spokeswoman", "chairwoman", "congresswoman",
+         "businesswoman", "mother", "daughter", "sister", "wife", "aunt"),
+        "f",
+    ),
+}  # fmt: skip
 THING_PRONOUNS = frozenset({"it", "they", "them"})
 FIRST_PERSON = frozenset({"i", "we", "you", "me", "us"})
 RELATIVE_PRONOUNS = frozenset({"who", "which", "that", "whom"})

@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from newsbeam.transforms.quotes.context import Context
-from newsbeam.transforms.quotes.cues import is_cue_verb, repair_subject
+from newsbeam.transforms.quotes.cues import is_cue_verb, repair_subject, speaker_of
 from newsbeam.transforms.quotes.lexicon import (
     DOCUMENT_NOUNS,
     FIRST_PERSON,
+    GENDERED_WORDS,
     NAMED_LABELS,
     NO_SPAN,
     ORG_NOUNS,
@@ -140,6 +141,30 @@ def owner_of(ctx: Context, token: Token, depth: int = 0) -> tuple[int, int]:
     return NO_SPAN
 
 
+def _earlier_document(ctx: Context, token: Token, depth: int) -> tuple[int, int]:
+    """The owner of the document "the statement" refers back to: the latest earlier
+    mention of the same noun, either owned ("Cornyn's statement") or issued by the
+    subject of a speech verb ("the ministry said in a statement that ...")."""
+    lemma = token.lemma_.lower()
+    p_start = ctx.paragraphs[max(0, ctx.paragraph_of(token.idx) - 3)][0]
+    for i in reversed(ctx.token_range(p_start, token.idx)):
+        earlier = ctx.doc[i]
+        if earlier.lemma_.lower() != lemma or earlier.i == token.i:
+            continue
+        owner = owner_of(ctx, earlier, depth + 1)
+        if owner != NO_SPAN:
+            return owner
+        prep = earlier.head
+        if earlier.dep_ == "pobj" and prep.lower_ in ("in", "through", "via"):
+            verb = prep.head
+            if is_cue_verb(verb):
+                subject = speaker_of(ctx, verb)
+                if subject is not None and subject.i != token.i:
+                    return resolve(ctx, subject, depth + 1).antecedent
+        return NO_SPAN
+    return NO_SPAN
+
+
 def _resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
     lower = token.lower_
     if token.pos_ == "PRON" or lower in PERSON_PRONOUNS | THING_PRONOUNS:
@@ -234,7 +259,7 @@ def _resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
         # owner speaks; "the report" again is the report named before.
         owner = owner_of(ctx, token, depth)
         if owner == NO_SPAN and definite:
-            owner = ctx.documents.get(lemma, NO_SPAN)
+            owner = ctx.documents.get(lemma) or _earlier_document(ctx, token, depth)
         if owner != NO_SPAN:
             ctx.documents[lemma] = owner
         return Speaker(phrase, owner, False)
@@ -251,6 +276,24 @@ def _resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
     return Speaker(phrase, NO_SPAN, False)
 
 
+def _plural(token: Token) -> bool:
+    """A plural noun phrase: a plural noun, or nouns joined by "and"."""
+    if token.tag_ in ("NNS", "NNPS") or token.lower_ in ("they", "them", "we"):
+        return True
+    return any(c.dep_ == "conj" for c in token.children) and any(
+        c.dep_ == "cc" and c.lower_ == "and" for c in token.children
+    )
+
+
+def _agrees(ctx: Context, wanted: str, span: tuple[int, int]) -> bool:
+    """Whether the person at ``span`` can be "he" (wanted "m") or "she" ("f"): yes
+    unless the article says otherwise."""
+    if not wanted:
+        return True
+    gender = ctx.gender_of(span)
+    return not gender or gender == wanted
+
+
 def pronoun_antecedent(ctx: Context, pronoun: Token, depth: int) -> tuple[int, int]:
     """Resolve he/she/it/they: the previous sentence's subject, else the previous
     quote's speaker, else the nearest person mentioned before the pronoun."""
@@ -260,6 +303,7 @@ def pronoun_antecedent(ctx: Context, pronoun: Token, depth: int) -> tuple[int, i
     ctx.resolving.add(pronoun.i)
     try:
         personal = lower in PERSON_PRONOUNS
+        wanted = GENDERED_WORDS.get(lower, "")
         sentence = pronoun.sent
         # Subjects earlier in the same sentence, then in up to three sentences back.
         candidates: list[Token] = []
@@ -298,12 +342,16 @@ def pronoun_antecedent(ctx: Context, pronoun: Token, depth: int) -> tuple[int, i
                 speaker = candidate
             elif candidate.lower_ in RELATIVE_PRONOUNS | FIRST_PERSON:
                 continue
+            elif personal and _plural(candidate):
+                continue  # "he" is not "the Sams" nor "Carper and Leahy"
             else:
                 speaker = resolve(ctx, candidate, depth + 1)
             if speaker.antecedent == NO_SPAN:
                 continue
             ent = entity_in(ctx, *speaker.antecedent)
             label = ent.label_ if ent is not None else ""
+            if personal and not _agrees(ctx, wanted, speaker.antecedent):
+                continue  # "she" is not the man named just before
             if personal and (label == "PERSON" or speaker.is_person):
                 return speaker.antecedent
             verb = candidate.head if isinstance(candidate, Token) else None
@@ -323,6 +371,7 @@ def pronoun_antecedent(ctx: Context, pronoun: Token, depth: int) -> tuple[int, i
                     ent.end <= pronoun.i
                     and ent.label_ == "PERSON"
                     and ent.start_char >= ctx.headline_end
+                    and _agrees(ctx, wanted, (ent.start_char, ent.end_char))
                 ):
                     return ent.start_char, ent.end_char
         return NO_SPAN
