@@ -15,6 +15,7 @@ from newsbeam.transforms.quotes.direct import (
 from newsbeam.transforms.quotes.indirect import indirect_quotes, speaker_ok
 from newsbeam.transforms.quotes.lexicon import (
     NO_SPAN,
+    QUOTE_MARKS,
     SHORT_QUOTE_WORDS,
     SPEAKER_DEPS,
 )
@@ -137,6 +138,9 @@ def _direct_attributions(ctx: Context) -> list[Attribution]:
                 rule, confidence = "direct.previous_subject", 0.6
             elif previous is not None and (follows or gap == 0):
                 speaker, rule, confidence = previous[1], "direct.floating", 0.7
+            elif (intro := _introducing_subject(ctx, marked)) is not None:
+                speaker = resolve(ctx, intro)
+                rule, confidence = "direct.introduced", 0.6
             else:
                 rule, confidence = "direct.no_cue", 0.4
                 if words < 6:
@@ -264,6 +268,29 @@ def _previous_sentence_subject(ctx: Context, marked: Marked) -> Token | None:
         main = token.dep_ in SPEAKER_DEPS and token.head.dep_ == "ROOT"
         if main and not ctx.quoted[token.i] and speaker_ok(ctx, token):
             return token
+    return None
+
+
+def _introducing_subject(ctx: Context, marked: Marked) -> Token | None:
+    """The person a quote's paragraph is introduced by, for a quotation that opens
+    a paragraph after one that ends on its speaker ("Outside the courthouse,
+    Menendez expressed confidence." then the quote): the subject of the previous
+    paragraph's last sentence, when that paragraph quotes no one itself."""
+    p_start = ctx.paragraphs[marked.paragraph][0]
+    if ctx.text[p_start : marked.open_mark].strip() or marked.paragraph < 2:
+        return None  # not at the paragraph start, or after the headline
+    q_start, q_end = ctx.paragraphs[marked.paragraph - 1]
+    if any(mark in ctx.text[q_start:q_end] for mark in QUOTE_MARKS):
+        return None
+    tokens = ctx.tokens_between(q_start, q_end)
+    if not tokens:
+        return None
+    for token in tokens[-1].sent:
+        if token.dep_ not in SPEAKER_DEPS or token.head.dep_ != "ROOT":
+            continue
+        person = token.ent_type_ == "PERSON" or token.lower_ in ("he", "she")
+        person = person or (token.pos_ == "PROPN" and token.ent_type_ != "ORG")
+        return token if person and speaker_ok(ctx, token) else None
     return None
 
 

@@ -85,7 +85,19 @@ def cue_subject(token: Token, quoted: list[bool] | None = None) -> Token | None:
             "relcl", "dep",
         ):  # fmt: skip
             return None
-        current = current.head
+        head = current.head
+        if (
+            current.dep_ == "conj"
+            and is_cue_verb(current)
+            and not is_cue_verb(head)
+            and head.dep_ in ("ccomp", "xcomp")
+            and is_cue_verb(head.head)
+        ):
+            # "They claimed Paris was a volunteer and claim she ...": the parser hung
+            # the second report on the first one's content; its speaker is the
+            # first report's, not the content's subject.
+            head = head.head
+        current = head
     return None
 
 

@@ -188,8 +188,12 @@ def _resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
     word = token.text.lower()
     lemma = token.lemma_.lower()
     role = lemma in ROLE_NOUNS and token.tag_ not in ("NNS", "NNPS")
-    if role and token.dep_ == "appos":  # "Prof. Gita Ashok Raj, Provost of GMU"
-        named = ctx.ents_by_token.get(token.head.i)
+    if role:  # "Prof. Gita Ashok Raj, Provost of GMU, described", however parsed
+        doc = token.doc
+        before = token.head if token.dep_ == "appos" else None
+        if before is None and token.i >= 2 and doc[token.i - 1].text == ",":
+            before = doc[token.i - 2]
+        named = ctx.ents_by_token.get(before.i) if before is not None else None
         if named is not None and named.label_ == "PERSON":
             return Speaker(phrase, (named.start_char, named.end_char), True)
     ent = ctx.ents_by_token.get(token.i)
@@ -311,7 +315,9 @@ def pronoun_antecedent(ctx: Context, pronoun: Token, depth: int) -> tuple[int, i
             if token.i >= pronoun.i:
                 break
             if token.dep_ in SPEAKER_DEPS and not ctx.quoted[token.i]:
-                candidates.append(token)
+                # "Thomas' sister pleaded with him": the owner comes after the noun
+                owners = [c for c in token.children if c.dep_ == "poss"]
+                candidates.extend([*owners, token])
         candidates.reverse()
         previous = sentence.start - 1
         for _ in range(3):
