@@ -204,6 +204,8 @@ class Context:
             gender = GENDERED_WORDS.get(token.lower_, "")
             if not gender or token.pos_ != "PRON":
                 continue
+            if token.dep_ not in ("nsubj", "nsubjpass", "poss"):
+                continue  # "Osei, who had criticised her": an object is someone else
             before = bisect_left(starts, token.i) - 1
             if before < 0:
                 continue

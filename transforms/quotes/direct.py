@@ -59,10 +59,11 @@ def is_naming(ctx: Context, marked: Marked) -> bool:
     if not tokens:
         return True
     inside = {t.i for t in tokens}
+    p_start, p_end = ctx.paragraphs[marked.paragraph]
     for token in tokens:
         head = token.head
-        if head.i in inside:
-            continue
+        if head.i in inside or not p_start <= head.idx < p_end:
+            continue  # the parser ran the headline into the quote: not a naming
         words = [head, head.head] if head.dep_ in ("prep", "agent") else [head]
         for word in words:
             if word.lemma_.lower() in NAMING_WORDS or word.lower_ in NAMING_WORDS:

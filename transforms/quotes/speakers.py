@@ -42,8 +42,9 @@ class Speaker:
 
 
 def noun_phrase(token: Token) -> tuple[int, int]:
-    """The speaker as written: the noun with its determiners, titles and owners,
-    without appositions or relative clauses, which are not part of the name."""
+    """The speaker as written: the noun with its determiners, titles and owners
+    ("Disney's spokesman", "a spokesman for Disney"), without appositions or
+    relative clauses, which are not part of the name."""
     left = token.i
     for child in token.lefts:
         if child.dep_ in ("det", "compound", "amod", "poss", "nmod", "nummod", "case"):
@@ -54,6 +55,16 @@ def noun_phrase(token: Token) -> tuple[int, int]:
             child.dep_ == "case" and child.i == right + 1
         ):
             right = child.i
+        elif (
+            child.dep_ == "prep"
+            and child.i == right + 1
+            and child.lower_ in OWNER_PREPOSITIONS
+            and any(
+                g.dep_ == "pobj" and (g.pos_ == "PROPN" or g.ent_type_)
+                for g in child.children
+            )
+        ):
+            right = child.right_edge.i  # "a spokesman for Disney": the owner too
     doc = token.doc
     while left < token.i and doc[left].is_punct:
         left += 1
