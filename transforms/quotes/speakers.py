@@ -153,9 +153,10 @@ def owner_of(ctx: Context, token: Token, depth: int = 0) -> tuple[int, int]:
 
 
 def _earlier_document(ctx: Context, token: Token, depth: int) -> tuple[int, int]:
-    """The owner of the document "the statement" refers back to: the latest earlier
-    mention of the same noun, either owned ("Cornyn's statement") or issued by the
-    subject of a speech verb ("the ministry said in a statement that ...")."""
+    """The owner of the document or body "the statement" or "the ministry" refers
+    back to: the latest earlier mention of the same noun, either owned ("Cornyn's
+    statement", "Russia's foreign ministry") or issued by the subject of a speech
+    verb ("the ministry said in a statement that ...")."""
     lemma = token.lemma_.lower()
     p_start = ctx.paragraphs[max(0, ctx.paragraph_of(token.idx) - 3)][0]
     for i in reversed(ctx.token_range(p_start, token.idx)):
@@ -285,9 +286,10 @@ def _resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
         name_words = [token, *(c for c in token.lefts if c.dep_ == "compound")]
         if any(w.pos_ == "PROPN" for w in name_words):
             return Speaker(phrase, phrase, False)  # "the Saudi Interior Ministry"
-        fallback = NO_SPAN
         named = ctx.named_org(lemma, token) or owner_of(ctx, token, depth)
-        return Speaker(phrase, named if named != NO_SPAN else fallback, False)
+        if named == NO_SPAN and definite:  # "the ministry" after "Russia's ministry"
+            named = _earlier_document(ctx, token, depth)
+        return Speaker(phrase, named, False)
     return Speaker(phrase, NO_SPAN, False)
 
 
