@@ -96,6 +96,24 @@ def _statement_clause(verb: Token) -> Token | None:
     return None
 
 
+def _misparsed_object_clause(verb: Token) -> Token | None:
+    """ "said the party's victories show that ...": "say" takes no noun object but
+    what was said, so an object whose phrase holds a clause of its own (the parser
+    read "show" as a noun) is the report."""
+    if verb.lemma_.lower() != "say":
+        return None
+    for child in verb.rights:
+        if child.dep_ != "dobj" or child.pos_ not in ("NOUN", "PROPN"):
+            continue
+        clause_inside = any(
+            t.pos_ in ("VERB", "AUX")
+            and any(c.dep_ in SPEAKER_DEPS for c in t.children)
+            for t in child.subtree
+        )
+        return child if clause_inside else None
+    return None
+
+
 def _fronted_report(verb: Token) -> Token | None:
     """The report in "Fares will rise in January, the ministry said on Tuesday.":
     a clause before the cue, closed off by a comma, with the subject after it."""
@@ -172,7 +190,11 @@ def indirect_quotes(ctx: Context) -> list[tuple[tuple[int, int], Cue, Token]]:
             ):
                 complement = child
         if complement is None:
-            complement = _fronted_report(token) or _statement_clause(token)
+            complement = (
+                _fronted_report(token)
+                or _statement_clause(token)
+                or _misparsed_object_clause(token)
+            )
         subject = None
         if token.dep_ != "parataxis":
             subject = speaker_of(ctx, token)
