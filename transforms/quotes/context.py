@@ -16,7 +16,7 @@ from newsbeam.transforms.quotes.lexicon import (
 )
 from newsbeam.transforms.quotes.marks import paragraph_spans
 from spacy.strings import hash_string
-from spacy.symbols import AUX, PROPN, VERB
+from spacy.symbols import AUX, PRON, PROPN, VERB
 from spacy.tokens import Doc, Span, Token
 
 if TYPE_CHECKING:
@@ -27,6 +27,12 @@ CUE_POS = np.array([VERB, AUX], dtype=np.uint64)  # a cue verb has one of these,
 CUE_TAGS = np.array([hash_string(t) for t in ("VBD", "VBZ", "VBG")], dtype=np.uint64)
 SOURCE_WORDS = np.array(
     [hash_string(w) for w in ("according", "words")], dtype=np.uint64
+)
+
+
+_GENDERED_HASHES = np.array([hash_string(w) for w in GENDERED_WORDS], dtype=np.uint64)
+_VOTING_DEPS = np.array(
+    [hash_string(d) for d in ("nsubj", "nsubjpass", "poss")], dtype=np.uint64
 )
 
 
@@ -198,25 +204,31 @@ class Context:
             if gender:
                 vote(person_key(self.text[span[0] : span[1]]), gender, 3.0)
         # Each gendered pronoun votes for the nearest person named before it in its
-        # own sentence (a full vote) or, failing that, in the sentence before.
+        # own sentence (a full vote) or, failing that, in the sentence before. Read
+        # as arrays: a Token per word of the article would cost more than the rest
+        # of the extraction.
         starts = [e.start for e in persons]
-        for token in self.doc:
-            gender = GENDERED_WORDS.get(token.lower_, "")
-            if not gender or token.pos_ != "PRON":
-                continue
-            if token.dep_ not in ("nsubj", "nsubjpass", "poss"):
-                continue  # "Osei, who had criticised her": an object is someone else
-            before = bisect_left(starts, token.i) - 1
+        lower, pos, dep, sent_start = self.doc.to_array(
+            ["LOWER", "POS", "DEP", "SENT_START"]
+        ).T
+        pronouns = np.flatnonzero(
+            np.isin(lower, _GENDERED_HASHES)
+            & (pos == PRON)
+            & np.isin(dep, _VOTING_DEPS)
+        ).tolist()  # "Osei, who had criticised her": an object is someone else
+        sentences = np.flatnonzero(sent_start == 1).tolist()
+        for i in pronouns:
+            before = bisect_left(starts, i) - 1
             if before < 0:
                 continue
             ent = persons[before]
-            sentence = token.sent
-            if ent.start >= sentence.start:
+            here = bisect_right(sentences, i) - 1
+            sentence = sentences[here] if here >= 0 else 0
+            previous = sentences[here - 1] if here >= 1 else 0
+            gender = GENDERED_WORDS[self.doc[i].lower_]
+            if ent.start >= sentence:
                 vote(person_key(ent.text), gender, 1.0)
-            elif (
-                sentence.start > 0
-                and ent.start >= self.doc[sentence.start - 1].sent.start
-            ):
+            elif sentence > 0 and ent.start >= previous:
                 vote(person_key(ent.text), gender, 0.5)
         return {
             key: ("f" if f > m else "m")
