@@ -133,6 +133,13 @@ def repair_subject(ctx: Context, subject: Token, verb: Token) -> Token | None:
     for token in verb.lefts:  # "Paul Dewar said" hung under a headline noun
         if p_start <= token.idx and token.pos_ in nominal and not ctx.quoted[token.i]:
             return token
+    # "The ousted Catalan president, Carles Puigdemont, has admitted ...": the
+    # parser hung the whole paragraph on the headline; the first phrase of the
+    # paragraph that hangs outside it is the subject.
+    for token in ctx.tokens_between(p_start, verb.idx):
+        head_inside = p_start <= token.head.idx < p_end and token.head.i != token.i
+        if token.pos_ in nominal and not head_inside and not ctx.quoted[token.i]:
+            return token
     return None
 
 

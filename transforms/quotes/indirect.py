@@ -50,7 +50,13 @@ def clause_span(tokens: list[Token]) -> tuple[int, int] | None:
                 and token.lemma_.lower() not in WEAK_VERBS
                 and (
                     any(c.dep_ in SPEAKER_DEPS for c in token.children)
-                    or (token.dep_ == "conj" and token.tag_ != token.head.tag_)
+                    or (
+                        token.dep_ == "conj"
+                        and (
+                            token.tag_ != token.head.tag_
+                            or any(c.dep_ == "ccomp" for c in token.children)
+                        )
+                    )
                 )
             )
             paired = token.i in dashes and dashes.index(token.i) % 2 == 0
