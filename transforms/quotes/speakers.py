@@ -185,6 +185,14 @@ def _resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
     if depth > 4:
         return Speaker((token.idx, token.idx + len(token)), NO_SPAN, False)
     phrase = ctx.clip(noun_phrase(token), token.idx)
+    conjuncts = [c for c in token.children if c.dep_ == "conj"]
+    if conjuncts and any(c.lower_ == "and" for c in token.children) and depth == 0:
+        # "Sens. Carper, Feinstein and Leahy said": the row keeps every source as
+        # written; its speaker is the first one named, as annotators take it.
+        last = max(c.right_edge.i for c in conjuncts)
+        whole = (phrase[0], token.doc[last].idx + len(token.doc[last]))
+        first = _resolve(ctx, token, depth + 1)
+        return Speaker(ctx.clip(whole, token.idx), first.antecedent, first.is_person)
     own = ctx.ents_by_token.get(token.i)
     for child in token.children:  # "the prosecutor, Mark Tedeschi, said"
         if child.dep_ != "appos" or (own is not None and own.label_ == "PERSON"):
