@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from newsbeam.transforms.quotes.cues import is_cue_verb
 from newsbeam.transforms.quotes.lexicon import (
+    CUE_NOUNS,
     GENDERED_WORDS,
     GENERIC_ORG_NOUNS,
     NO_SPAN,
@@ -26,7 +27,11 @@ if TYPE_CHECKING:
 CUE_POS = np.array([VERB, AUX], dtype=np.uint64)  # a cue verb has one of these, or
 CUE_TAGS = np.array([hash_string(t) for t in ("VBD", "VBZ", "VBG")], dtype=np.uint64)
 SOURCE_WORDS = np.array(
-    [hash_string(w) for w in ("according", "words")], dtype=np.uint64
+    [
+        hash_string(w)
+        for w in ("according", "words", *CUE_NOUNS, *(n + "s" for n in CUE_NOUNS))
+    ],
+    dtype=np.uint64,
 )
 
 

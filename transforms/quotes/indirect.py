@@ -13,11 +13,13 @@ from newsbeam.transforms.quotes.cues import (
 )
 from newsbeam.transforms.quotes.direct import word_count
 from newsbeam.transforms.quotes.lexicon import (
+    CUE_NOUNS,
     FIRST_PERSON,
     GROUP_NOUNS,
     NAMED_LABELS,
     NON_SOURCES,
     ORG_NOUNS,
+    OWNER_LABELS,
     RELATIVE_PRONOUNS,
     ROLE_NOUNS,
     SPEAKER_DEPS,
@@ -154,6 +156,52 @@ def speaker_ok(ctx: Context, subject: Token | None) -> bool:
     return subject.pos_ == "NOUN" and lemma not in NON_SOURCES
 
 
+def _noun_report(
+    ctx: Context, noun: Token
+) -> tuple[tuple[int, int], Cue, Token] | None:
+    """ "a Justice Department claim that he had offered to sell CNN": a cue noun
+    whose that-clause is the content and whose own phrase names the source (an
+    owner, a named modifier, "by X"). A claim with no source in sight is left
+    alone: nobody can be credited with it."""
+    clause = next(
+        (
+            c
+            for c in noun.rights
+            if c.dep_ in ("acl", "ccomp", "relcl")
+            and any(m.dep_ == "mark" and m.lower_ == "that" for m in c.children)
+        ),
+        None,
+    )
+    if clause is None:
+        return None
+    source = next(
+        (
+            c
+            for c in noun.children
+            if c.i < noun.i
+            and (
+                c.dep_ == "poss"
+                or (c.dep_ == "nmod" and any(g.dep_ == "case" for g in c.children))
+                or (c.dep_ in ("compound", "nmod") and c.ent_type_ in OWNER_LABELS)
+            )
+        ),
+        None,
+    )
+    if source is None:
+        return None
+    if source.dep_ in ("compound", "nmod") and source.ent_type_:  # the whole name
+        source = next((c for c in noun.lefts if c.dep_ == "compound"), source)
+        while source.head.i != noun.i and source.head.dep_ == "compound":
+            source = source.head
+    p_start, p_end = ctx.paragraphs[ctx.paragraph_of(noun.idx)]
+    tokens = [t for t in clause.subtree if p_start <= t.idx < p_end]
+    span = clause_span(tokens)
+    if span is None or word_count(ctx.text[span[0] : span[1]]) < _min_words(tokens):
+        return None
+    cue = Cue(noun.lemma_.lower(), source, "indirect.cue_noun", noun.idx)
+    return span, cue, noun
+
+
 def indirect_quotes(ctx: Context) -> list[tuple[tuple[int, int], Cue, Token]]:
     """Reported speech: complements of speech verbs and clauses "according to X"."""
     found = []
@@ -184,6 +232,11 @@ def indirect_quotes(ctx: Context) -> list[tuple[tuple[int, int], Cue, Token]]:
             span = clause_span(clause)
             if span is not None:
                 found.append((span, Cue("according to", source, "", 0), token))
+            continue
+        if token.pos_ == "NOUN" and token.lemma_.lower() in CUE_NOUNS:
+            report = _noun_report(ctx, token)
+            if report is not None:
+                found.append(report)
             continue
         if not is_cue_verb(token):
             continue

@@ -107,6 +107,16 @@ GENERIC_ORG_NOUNS = frozenset(
         "broadcaster", "insurer", "manufacturer", "network", "party", "charity",
     }
 )  # fmt: skip
+# Nouns that cue a report when a that-clause gives their content and their phrase
+# names who made it (PARC's noun cues): "a Justice Department claim that ...",
+# "defense attorneys' arguments that ...".
+CUE_NOUNS = frozenset(
+    {
+        "claim", "argument", "assertion", "allegation", "warning", "statement",
+        "announcement", "admission", "insistence", "promise", "pledge", "denial",
+        "accusation", "suggestion", "prediction", "belief", "view",
+    }
+)  # fmt: skip
 # Documents and messages that speak for their owner: "Cornyn's statement added",
 # "a report by the Global Change Research Program said", "his office said".
 DOCUMENT_NOUNS = frozenset(
