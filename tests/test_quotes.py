@@ -417,6 +417,45 @@ def test_another_speaker_starts_a_new_row(nlp):
     ]
 
 
+@pytest.mark.model
+def test_a_second_report_in_the_same_sentence_is_its_own_row(nlp):
+    text, findings = run(
+        nlp,
+        "The hearing lasted four hours. Kirstjen Nielsen told the committee that she "
+        "agrees climate change is important and said the administration is revising "
+        "its models.",
+    )
+    first = find(findings, "she agrees climate change is important")
+    second = find(findings, "the administration is revising its models")
+    assert first is not second
+    assert "revising" not in first.quote
+    assert antecedent(text, first) == antecedent(text, second) == "Kirstjen Nielsen"
+
+
+@pytest.mark.model
+def test_noun_cue_with_a_named_maker_is_a_report(nlp):
+    text, findings = run(
+        nlp,
+        "The judge rejected the defence lawyers' argument that the ruling had "
+        "invalidated the whole theory of the case.",
+    )
+    found = find(findings, "the ruling had invalidated the whole theory")
+    assert found.kind == "indirect"
+    assert found.cue == "argument"
+
+
+@pytest.mark.model
+def test_quotation_opening_a_paragraph_belongs_to_the_sentence_before(nlp):
+    text, findings = run(
+        nlp,
+        "Outside the courthouse, Senator Robert Menendez expressed confidence.\n\n"
+        '"I am convinced we will be exonerated, and that is worth waiting for."',
+    )
+    found = find(findings, "I am convinced")
+    assert antecedent(text, found) == "Robert Menendez"
+    assert found.rule == "direct.introduced"
+
+
 # ------------------------------------------------------------------ speakers
 
 

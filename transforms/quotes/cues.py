@@ -89,7 +89,6 @@ def cue_subject(token: Token, quoted: list[bool] | None = None) -> Token | None:
         if (
             current.dep_ == "conj"
             and is_cue_verb(current)
-            and not is_cue_verb(head)
             and head.dep_ in ("ccomp", "xcomp")
             and is_cue_verb(head.head)
         ):

@@ -76,8 +76,10 @@ def clause_span(tokens: list[Token]) -> tuple[int, int] | None:
         if tokens[0].dep_ == "mark" and tokens[0].lower_ not in ("that",):
             break
         tokens = tokens[1:]
-    while tokens and (tokens[-1].is_punct or tokens[-1].is_space):
-        tokens = tokens[:-1]
+    while tokens and (
+        tokens[-1].is_punct or tokens[-1].is_space or tokens[-1].dep_ == "cc"
+    ):
+        tokens = tokens[:-1]  # "... is important and" before a cut report
     if not tokens:
         return None
     return tokens[0].idx, tokens[-1].idx + len(tokens[-1])
