@@ -456,6 +456,19 @@ def test_quotation_opening_a_paragraph_belongs_to_the_sentence_before(nlp):
     assert found.rule == "direct.introduced"
 
 
+@pytest.mark.model
+def test_quoted_word_inside_a_reported_question_is_the_askers_row(nlp):
+    text, findings = run(
+        nlp,
+        'The debate went on. Moderator Lester Holt asked whether she "wiped" her '
+        "private server before handing it over.",
+    )
+    [found] = findings
+    assert found.kind == "mixed"
+    assert found.quote.startswith('whether she "wiped" her private server')
+    assert antecedent(text, found) == "Lester Holt"
+
+
 # ------------------------------------------------------------------ speakers
 
 

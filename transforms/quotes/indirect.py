@@ -285,8 +285,13 @@ def indirect_quotes(ctx: Context) -> list[tuple[tuple[int, int], Cue, Token]]:
         clause = [t for t in clause if p_start <= t.idx < p_end]
         if not any(t.pos_ in ("VERB", "AUX") for t in clause):
             continue
-        if any(t.lower_ in ("whether", "if") and t.dep_ == "mark" for t in clause[:3]):
-            continue  # "declined to say whether ...": a question, not a statement
+        question = any(
+            t.lower_ in ("whether", "if") and t.dep_ == "mark" for t in clause[:3]
+        )
+        if question and not any(ctx.quoted[t.i] for t in clause):
+            # "declined to say whether ...": a question, not a statement; but
+            # 'asked whether she "wiped" her server' reports the asker's words.
+            continue
         if not speaker_ok(ctx, subject):
             continue
         span = clause_span(clause)
