@@ -208,11 +208,15 @@ class Context:
             gender = GENDERED_WORDS.get(role.rstrip("."), "")
             if gender:
                 vote(person_key(self.text[span[0] : span[1]]), gender, 3.0)
-        # Each gendered pronoun votes for the nearest person named before it in its
-        # own sentence (a full vote) or, failing that, in the sentence before. Read
-        # as arrays: a Token per word of the article would cost more than the rest
-        # of the extraction.
-        starts = [e.start for e in persons]
+        # Each gendered subject or possessive pronoun votes for the person who is
+        # the subject before it in its own sentence (a full vote: "Osei said his
+        # party ...") or, failing that, the main subject of the sentence before (half
+        # a vote: "Osei spoke. He said ..."). Objects and other mentions do not vote:
+        # "Wilkins explained how Warhol ... She said" is about Wilkins. Read as arrays:
+        # a Token per word of the article would cost more than the rest of the
+        # extraction.
+        subjects = [e for e in persons if e.root.dep_ in ("nsubj", "nsubjpass")]
+        starts = [e.start for e in subjects]
         lower, pos, dep, sent_start = self.doc.to_array(
             ["LOWER", "POS", "DEP", "SENT_START"]
         ).T
@@ -220,20 +224,20 @@ class Context:
             np.isin(lower, _GENDERED_HASHES)
             & (pos == PRON)
             & np.isin(dep, _VOTING_DEPS)
-        ).tolist()  # "Osei, who had criticised her": an object is someone else
+        ).tolist()
         sentences = np.flatnonzero(sent_start == 1).tolist()
         for i in pronouns:
             before = bisect_left(starts, i) - 1
             if before < 0:
                 continue
-            ent = persons[before]
+            ent = subjects[before]
             here = bisect_right(sentences, i) - 1
             sentence = sentences[here] if here >= 0 else 0
             previous = sentences[here - 1] if here >= 1 else 0
             gender = GENDERED_WORDS[self.doc[i].lower_]
             if ent.start >= sentence:
                 vote(person_key(ent.text), gender, 1.0)
-            elif sentence > 0 and ent.start >= previous:
+            elif ent.start >= previous and ent.root.head.dep_ == "ROOT":
                 vote(person_key(ent.text), gender, 0.5)
         return {
             key: ("f" if f > m else "m")
