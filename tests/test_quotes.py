@@ -469,6 +469,25 @@ def test_quoted_word_inside_a_reported_question_is_the_askers_row(nlp):
     assert antecedent(text, found).endswith("Lester Holt")
 
 
+@pytest.mark.model
+def test_a_report_joined_on_after_a_quote_is_not_its_cue(nlp):
+    """No two rows share words: ', and warned that ...' is a second report of the
+    same speaker, not the cue of the quoted words before it."""
+    text, findings = run(
+        nlp,
+        'Kremlin spokesman Dmitry Peskov said that the expulsions were "another '
+        'step in the destruction of our relations", and warned that Russia would '
+        '"take measures that are in our interests".',
+    )
+    spans = sorted((f.start_char, f.end_char) for f in findings)
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
+    first = find(findings, "another step")
+    second = find(findings, "take measures")
+    assert first is not second
+    assert first.kind == second.kind == "mixed"
+    assert second.quote.startswith("Russia would")
+
+
 # ------------------------------------------------------------------ speakers
 
 

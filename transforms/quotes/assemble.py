@@ -14,10 +14,12 @@ from newsbeam.transforms.quotes.direct import (
 )
 from newsbeam.transforms.quotes.indirect import indirect_quotes, speaker_ok
 from newsbeam.transforms.quotes.lexicon import (
+    JOINING_WORDS,
     NO_SPAN,
     QUOTE_MARKS,
     SHORT_QUOTE_WORDS,
     SPEAKER_DEPS,
+    WORD_RE,
 )
 from newsbeam.transforms.quotes.marks import Marked
 from newsbeam.transforms.quotes.speakers import Speaker, resolve
@@ -203,14 +205,23 @@ def _add_reports(ctx: Context, direct: list[Attribution]) -> list[Attribution]:
     for span, cue, token in indirect_quotes(ctx):
         if any(a - 2 <= span[0] < b for d in kept for a, b in d.segments):
             continue  # the clause starts inside a quote: the quote is the report
+        if any(
+            d.rule.startswith("indirect") and d.start < span[1] and span[0] < d.end
+            for d in kept
+        ):
+            continue  # two reports cannot share words: a misparse, keep the first
         inside = [
             d
             for d in kept
             if d.kind != "indirect"
             and all(span[0] - 2 <= a and b <= span[1] + 2 for a, b in d.segments)
         ]
-        own_words = word_count(_outside(text, span, inside))
-        if inside and own_words < 3:
+        own_words = [
+            w
+            for w in WORD_RE.findall(_outside(text, span, inside))
+            if w.lower() not in JOINING_WORDS
+        ]
+        if inside and not own_words:
             continue  # 'said that "..."': the clause is nothing but the quote
         same_cue = [
             d

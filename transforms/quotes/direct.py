@@ -209,7 +209,17 @@ def direct_quotes(ctx: Context) -> list[tuple[Marked, Cue | None, str]]:
                 if subject is not None and not ctx.quoted[root.i]:
                     cue = Cue("", subject, "direct.colon", before[0].idx)
         if cue is None and after and _ends_clause(text, marked):
-            cue = find_cue(after, ctx, "direct.trailing_cue")
+            # ", and warned that ...": a clause joined on after the quote is a new
+            # report of the sentence's speaker, not the cue of this quote.
+            joined = next(
+                (
+                    k
+                    for k, t in enumerate(after)
+                    if t.dep_ == "cc" and t.head.pos_ in ("VERB", "AUX")
+                ),
+                len(after),
+            )
+            cue = find_cue(after[:joined], ctx, "direct.trailing_cue")
             # Split quote: "...," he said, "..." -> one quote, one speaker.
             if (
                 cue is not None

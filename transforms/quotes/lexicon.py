@@ -172,6 +172,8 @@ SPEAKER_DEPS = frozenset({"nsubj", "nsubjpass"})
 
 # Quote mark families: opener -> closers. Straight marks are resolved by context.
 QUOTE_MARKS = '"“”«»„‹›'  # double marks: single ones double as apostrophes
+# Words that join quoted pieces without saying anything: 'that "A" and "B"'.
+JOINING_WORDS = frozenset({"that", "and", "or", "but", "nor"})
 SHORT_QUOTE_WORDS = 3  # a quoted phrase this short needs a cue to count
 MAX_CUE_TOKENS = 30  # how far a cue may sit from the quote mark
 WORD_RE = re.compile(r"\w+(?:[-'’]\w+)*")
