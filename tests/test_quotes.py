@@ -186,8 +186,13 @@ def test_floating_quote_takes_the_previous_speaker(nlp):
         '"I take full responsibility for that, and I will fix it."',
     )
     found = find(findings, "I take full responsibility")
-    assert found.rule == "direct.floating"
     assert antecedent(text, found) == "Stefan Kovac"
+    # One statement by one speaker: the quotation goes on in the next paragraph.
+    assert [f for f in findings if f.kind != "indirect"] == [found]
+    assert len(found.segments) == 2
+    assert found.quote == (
+        "We were poor today I take full responsibility for that, and I will fix it."
+    )
 
 
 @pytest.mark.model
@@ -360,6 +365,204 @@ def test_findings_are_sorted_and_consistent(nlp):
         assert f.kind in ("direct", "indirect", "mixed")
 
 
+# ------------------------------------------------------ one row per attribution
+
+
+@pytest.mark.model
+def test_quote_split_by_its_cue_is_one_row_with_two_segments(nlp):
+    text, findings = run(
+        nlp,
+        'Mayor Anna Berg visited the town. "We will rebuild," she said on Monday. '
+        '"Every house, every street."',
+    )
+    direct = [f for f in findings if f.kind != "indirect"]
+    assert len(direct) == 1
+    [found] = direct
+    assert [text[a:b] for a, b in found.segments] == [
+        "We will rebuild",
+        "Every house, every street.",
+    ]
+    assert found.quote == "We will rebuild Every house, every street."
+    assert (found.start_char, found.end_char) == (
+        found.segments[0][0],
+        found.segments[-1][1],
+    )
+    assert antecedent(text, found) == "Anna Berg"
+
+
+@pytest.mark.model
+def test_quoted_words_inside_a_report_are_part_of_its_row(nlp):
+    text, findings = run(
+        nlp,
+        'Senator Tom Carper said his state was "sinking" as the oceans rose.',
+    )
+    assert len(findings) == 1
+    [found] = findings
+    assert found.kind == "mixed"
+    assert found.quote == 'his state was "sinking" as the oceans rose'
+    assert antecedent(text, found) == "Tom Carper"
+
+
+@pytest.mark.model
+def test_another_speaker_starts_a_new_row(nlp):
+    text, findings = run(
+        nlp,
+        '"The talks were useful," said Anna Berg. "They were a waste of time," '
+        "said Jonas Lind.",
+    )
+    rows = sorted((f.quote, antecedent(text, f)) for f in findings)
+    assert rows == [
+        ("The talks were useful", "Anna Berg"),
+        ("They were a waste of time", "Jonas Lind"),
+    ]
+
+
+@pytest.mark.model
+def test_a_second_report_in_the_same_sentence_is_its_own_row(nlp):
+    text, findings = run(
+        nlp,
+        "The hearing lasted four hours. Kirstjen Nielsen told the committee that she "
+        "agrees climate change is important and said the administration is revising "
+        "its models.",
+    )
+    first = find(findings, "she agrees climate change is important")
+    second = find(findings, "the administration is revising its models")
+    assert first is not second
+    assert "revising" not in first.quote
+    assert antecedent(text, first) == antecedent(text, second) == "Kirstjen Nielsen"
+
+
+@pytest.mark.model
+def test_noun_cue_with_a_named_maker_is_a_report(nlp):
+    text, findings = run(
+        nlp,
+        "The judge rejected the defence lawyers' argument that the ruling had "
+        "invalidated the whole theory of the case.",
+    )
+    found = find(findings, "the ruling had invalidated the whole theory")
+    assert found.kind == "indirect"
+    assert found.cue == "argument"
+
+
+@pytest.mark.model
+def test_quotation_opening_a_paragraph_belongs_to_the_sentence_before(nlp):
+    text, findings = run(
+        nlp,
+        "Outside the courthouse, Senator Robert Menendez expressed confidence.\n\n"
+        '"I am convinced we will be exonerated, and that is worth waiting for."',
+    )
+    found = find(findings, "I am convinced")
+    assert antecedent(text, found) == "Robert Menendez"
+    assert found.rule == "direct.introduced"
+
+
+@pytest.mark.model
+def test_quoted_word_inside_a_reported_question_is_the_askers_row(nlp):
+    text, findings = run(
+        nlp,
+        'The debate went on. Moderator Lester Holt asked whether she "wiped" her '
+        "private server before handing it over.",
+    )
+    [found] = findings
+    assert found.kind == "mixed"
+    assert found.quote.startswith('whether she "wiped" her private server')
+    assert antecedent(text, found).endswith("Lester Holt")
+
+
+@pytest.mark.model
+def test_a_report_joined_on_after_a_quote_is_not_its_cue(nlp):
+    """No two rows share words: ', and warned that ...' is a second report of the
+    same speaker, not the cue of the quoted words before it."""
+    text, findings = run(
+        nlp,
+        'Kremlin spokesman Dmitry Peskov said that the expulsions were "another '
+        'step in the destruction of our relations", and warned that Russia would '
+        '"take measures that are in our interests".',
+    )
+    spans = sorted((f.start_char, f.end_char) for f in findings)
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
+    first = find(findings, "another step")
+    second = find(findings, "take measures")
+    assert first is not second
+    assert first.kind == second.kind == "mixed"
+    assert second.quote.startswith("Russia would")
+
+
+# ------------------------------------------------------------------ speakers
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    "subject",
+    ["A spokesman for Disney", "A Disney spokesman", "Disney's spokesman"],
+)
+def test_a_role_tied_to_an_organisation_speaks_for_it(nlp, subject):
+    text, findings = run(
+        nlp, f"{subject} said the park would reopen on Friday after repairs."
+    )
+    found = find(findings, "the park would reopen")
+    assert antecedent(text, found) == "Disney"
+    assert found.speaker_role == "spokesman"
+    assert found.speaker_text == subject
+
+
+@pytest.mark.model
+def test_a_named_spokeswoman_is_the_person_not_her_ministry(nlp):
+    text, findings = run(
+        nlp,
+        "The foreign ministry's spokeswoman, Maria Zakharova, said the expulsions "
+        "were unjustified and would be answered.",
+    )
+    found = find(findings, "the expulsions were unjustified")
+    assert antecedent(text, found) == "Maria Zakharova"
+    assert found.speaker_role == "spokeswoman"
+
+
+@pytest.mark.model
+def test_a_document_speaks_for_its_owner_and_again_later(nlp):
+    text, findings = run(
+        nlp,
+        "A report by the Global Change Research Program said warming was already "
+        "harming farms in the south. Heat waves will grow longer, the report said.",
+    )
+    first = find(findings, "warming was already harming")
+    later = find(findings, "Heat waves will grow longer")
+    assert "Global Change Research Program" in antecedent(text, first)
+    assert antecedent(text, later) == antecedent(text, first)
+
+
+@pytest.mark.model
+def test_an_unnamed_statement_is_not_an_actor(nlp):
+    text, findings = run(
+        nlp, "The talks had failed, the statement said, and would not resume soon."
+    )
+    assert all(antecedent(text, f) == "" for f in findings)
+
+
+@pytest.mark.model
+def test_he_skips_the_woman_named_just_before(nlp):
+    text, findings = run(
+        nlp,
+        "Foreign Secretary Eleanor Whitcombe said the talks had been useful. She "
+        "spoke after meeting Daniel Osei, who had criticised her. Ms Whitcombe "
+        'listened to Osei. "What did you achieve?" he asked.',
+    )
+    found = find(findings, "What did you achieve?")
+    assert antecedent(text, found).endswith("Osei")
+
+
+@pytest.mark.model
+def test_quote_mark_is_never_a_speaker(nlp):
+    text, findings = run(
+        nlp,
+        "Maria Zakharova spoke in Moscow. «London has chosen confrontation again,» "
+        "Zakharova told reporters.",
+    )
+    found = find(findings, "London has chosen confrontation")
+    assert found.speaker_text.strip("«» ") == found.speaker_text
+    assert antecedent(text, found) in ("Zakharova", "Maria Zakharova")
+
+
 # ------------------------------------------------------------------ seed article
 
 
@@ -384,10 +587,15 @@ def test_seed_article_direct_quotes_and_speakers(nlp):
         "a tribune, but directly.": "Lavrov",
     }
     direct = [f for f in findings if f.kind != "indirect"]
-    assert {f.quote for f in direct} == set(expected)
-    for finding in direct:
-        name = antecedent(text, finding)
-        assert re.search(rf"\b{expected[finding.quote]}$", name), (finding.quote, name)
+    # Each quoted passage is in exactly one row (a phrase quoted inside a report is
+    # part of that report's row), and that row has the right speaker.
+    for passage, speaker in expected.items():
+        rows = [f for f in direct if passage in f.quote]
+        assert len(rows) == 1, (passage, [f.quote for f in direct])
+        name = antecedent(text, rows[0])
+        assert re.search(rf"\b{speaker}$", name), (passage, name)
+    speakers = [antecedent(text, f).split()[-1] for f in direct]
+    assert sorted(speakers) == ["Johnson"] * 4 + ["Lavrov"] * 2
 
 
 # ------------------------------------------------------------------ gold set
@@ -396,20 +604,41 @@ def test_seed_article_direct_quotes_and_speakers(nlp):
 @pytest.mark.model
 @pytest.mark.slow
 def test_gold_set_metrics_stay_above_floor(nlp):
-    """A regression floor a few points under the numbers at the time of writing;
-    the GUM part counts only when ../shared is present."""
+    """A regression floor a few points under the numbers at the time of writing.
+    The written articles are always there; the real ones (GUM, seed, feed items)
+    count only when ../shared is present."""
     from eval.quotes import evaluate, load_articles
 
     articles, _ = load_articles()
     totals, _ = evaluate(articles, nlp)
-    overall = totals["all"].metrics()
-    assert overall["f1@0.3"] >= 0.92
-    assert overall["f1@0.8"] >= 0.85
-    assert overall["precision@0.3"] >= 0.92
-    assert overall["speaker_accuracy"] >= 0.90
-    assert overall["indirect_recall@0.3"] >= 0.85
-    if totals["gum"].gold:
-        gum = totals["gum+seed"].metrics()
-        assert gum["f1@0.3"] >= 0.90
-        assert gum["f1@0.8"] >= 0.80
-        assert gum["speaker_accuracy"] >= 0.90
+    written = totals["written"].metrics()
+    assert written["f1@0.3"] >= 0.93
+    assert written["f1@0.8"] >= 0.85
+    assert written["precision@0.3"] >= 0.95
+    assert written["speaker_accuracy"] >= 0.93
+    assert written["indirect_recall@0.3"] >= 0.92
+    if totals["real"].gold:
+        tune = totals["real-tune"].metrics()
+        assert tune["f1@0.3"] >= 0.91
+        assert tune["f1@0.8"] >= 0.80
+        assert tune["speaker_accuracy"] >= 0.91
+        test = totals["real-test"].metrics()  # never tuned on: a looser floor
+        assert test["f1@0.3"] >= 0.80
+        assert test["f1@0.8"] >= 0.60
+
+
+# ------------------------------------------------------------------ the scorer
+
+
+def test_scorer_counts_a_split_quote_emitted_as_two_rows_against_precision():
+    """Gold is one attribution with two segments: one row per segment finds one
+    partner at 30% overlap and none at 80%, and the other row is an extra."""
+    from eval.quotes import match
+
+    text = '"We will rebuild the old town," she said, "every house and every street."'
+    first = (1, 30)
+    second = (43, 72)
+    gold = [(first, second)]
+    assert match(text, gold, [(first,), (second,)], 0.3) == [(0, 0)]
+    assert match(text, gold, [(first,), (second,)], 0.8) == []
+    assert match(text, gold, [(first, second)], 0.8) == [(0, 0)]

@@ -1,0 +1,255 @@
+"""One article's parse, with the look-ups the rules make more than once."""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from typing import TYPE_CHECKING
+
+import numpy as np
+from newsbeam.transforms.quotes.cues import is_cue_verb
+from newsbeam.transforms.quotes.lexicon import (
+    CUE_NOUNS,
+    GENDERED_WORDS,
+    GENERIC_ORG_NOUNS,
+    NO_SPAN,
+    ROLE_NOUNS,
+    SPEAKER_DEPS,
+)
+from newsbeam.transforms.quotes.marks import paragraph_spans
+from spacy.strings import hash_string
+from spacy.symbols import AUX, PRON, PROPN, VERB
+from spacy.tokens import Doc, Span, Token
+
+if TYPE_CHECKING:
+    from newsbeam.transforms.quotes.speakers import Speaker
+
+
+CUE_POS = np.array([VERB, AUX], dtype=np.uint64)  # a cue verb has one of these, or
+CUE_TAGS = np.array([hash_string(t) for t in ("VBD", "VBZ", "VBG")], dtype=np.uint64)
+SOURCE_WORDS = np.array(
+    [
+        hash_string(w)
+        for w in ("according", "words", *CUE_NOUNS, *(n + "s" for n in CUE_NOUNS))
+    ],
+    dtype=np.uint64,
+)
+
+
+_GENDERED_HASHES = np.array([hash_string(w) for w in GENDERED_WORDS], dtype=np.uint64)
+_VOTING_DEPS = np.array(
+    [hash_string(d) for d in ("nsubj", "nsubjpass", "poss")], dtype=np.uint64
+)
+
+
+class Context:
+    """Everything about one Doc that the rules look up more than once."""
+
+    def __init__(self, doc: Doc, text: str) -> None:
+        self.doc = doc
+        self.text = text
+        self.paragraphs = paragraph_spans(self.text)
+        self.paragraph_ends = [end for _start, end in self.paragraphs]
+        self.quoted = [False] * len(doc)  # token inside a direct quote
+        # The rules scan every token for a few kinds of word; reading attributes
+        # as arrays spares a Token object per look, which costs more than the look
+        # (and the hashes stay in NumPy: a list of 64-bit ints is slow to build).
+        idx, pos, tag, lower = doc.to_array(["IDX", "POS", "TAG", "LOWER"]).T
+        self.token_starts = idx.tolist()
+        self.proper_nouns = np.flatnonzero(pos == PROPN).tolist()
+        self.cue_candidates = np.flatnonzero(  # where a cue or "according to" may be
+            np.isin(pos, CUE_POS)
+            | np.isin(tag, CUE_TAGS)
+            | np.isin(lower, SOURCE_WORDS)
+        ).tolist()
+        self.ents = doc.ents  # a new tuple of Spans on every access: read it once
+        self.ents_by_token: dict[int, Span] = {}
+        for ent in self.ents:
+            for token in ent:
+                self.ents_by_token[token.i] = ent
+        self.headline_end = self.paragraphs[0][1] if self.paragraphs else 0
+        self.roles = self._role_introductions()
+        self.resolving: set[int] = set()  # guards pronoun chains against cycles
+        self.speakers: list[tuple[int, Speaker]] = []  # resolved quote speakers
+        self.documents: dict[str, tuple[int, int]] = {}  # "report" -> its owner
+        self._genders: dict[str, str] | None = None  # person key -> "m" / "f"
+
+    # -- positions
+
+    def paragraph_of(self, char: int) -> int:
+        """The paragraph holding ``char``; a character between two is the earlier's."""
+        number = min(bisect_right(self.paragraph_ends, char), len(self.paragraphs) - 1)
+        if number <= 0:
+            return 0
+        return number if char >= self.paragraphs[number][0] else number - 1
+
+    def token_range(self, start: int, end: int) -> range:
+        """Indices of the tokens that start at or after ``start`` and before ``end``."""
+        first = bisect_left(self.token_starts, start)
+        return range(first, bisect_left(self.token_starts, end, first))
+
+    def tokens_between(self, start: int, end: int) -> list[Token]:
+        """The tokens that start at or after ``start`` and before ``end``."""
+        span = self.token_range(start, end)
+        return list(self.doc[span.start : span.stop])
+
+    def clip(self, span: tuple[int, int], anchor: int) -> tuple[int, int]:
+        """Keep a span inside the paragraph of ``anchor``: the parser does not know
+        that a blank line ends a sentence, so phrases can leak across it."""
+        p_start, p_end = self.paragraphs[self.paragraph_of(anchor)]
+        return max(span[0], p_start), min(span[1], p_end)
+
+    # -- roles
+
+    def _role_introductions(self) -> list[tuple[int, str, tuple[int, int]]]:
+        """Where a person is introduced with a role: "Foreign Secretary Boris
+        Johnson", "Johnson, the foreign secretary", "the prosecutor, Mark Tedeschi".
+        """
+        found = []
+        for ent in self.ents:
+            if ent.label_ != "PERSON":
+                continue
+            span = (ent.start_char, ent.end_char)
+            root = ent.root
+            for child in root.children:
+                if child.dep_ == "compound" and child.i < ent.start:
+                    found.append((ent.start_char, child.text.lower(), span))
+                elif child.dep_ == "appos":
+                    found.append((ent.start_char, child.text.lower(), span))
+                    for grand in child.children:
+                        if grand.dep_ == "compound":
+                            found.append((ent.start_char, grand.text.lower(), span))
+            if root.dep_ == "appos" and root.head.pos_ in ("NOUN", "PROPN"):
+                found.append((ent.start_char, root.head.text.lower(), span))
+        # "Finance Minister Ana Torres" where the NER missed the name: a run of
+        # proper nouns whose words after the role word are the person.
+        for i in self.proper_nouns:
+            token = self.doc[i]
+            if token.dep_ == "compound" or i in self.ents_by_token:
+                continue
+            run = [t for t in token.lefts if t.dep_ == "compound"] + [token]
+            words = [t.lower_ for t in run]
+            roles = [i for i, w in enumerate(words) if w in ROLE_NOUNS]
+            if roles and roles[-1] < len(run) - 1:
+                name = run[roles[-1] + 1 :]
+                span = (name[0].idx, name[-1].idx + len(name[-1]))
+                found.append((span[0], words[roles[-1]], span))
+        found.sort()
+        return found
+
+    def role_holder(
+        self, word: str, before: int, forward: bool = False
+    ) -> tuple[int, int]:
+        """The latest person introduced with this role before ``before``; failing
+        that and if ``forward``, the first one after it ("The mayor has promised
+        ... Mayor Giulia Ricci said")."""
+        best = NO_SPAN
+        for char, role, span in self.roles:
+            if role == word and char < before:
+                best = span
+            elif role == word and best == NO_SPAN and forward:
+                return span
+        return best
+
+    def named_org(self, noun: str, token: Token) -> tuple[int, int] | None:
+        """The organisation a generic noun stands for: an earlier ORG whose name
+        contains the noun ("the commission"), else the latest ORG that was the
+        subject of a sentence ("Brightloop said ... The company said")."""
+        if noun not in GENERIC_ORG_NOUNS:
+            return None
+        by_name = by_role = latest = None
+        for ent in self.ents:
+            if ent.end > token.i or ent.start_char < self.headline_end:
+                continue
+            spoke = ent.root.dep_ in SPEAKER_DEPS and is_cue_verb(ent.root.head)
+            if ent.label_ != "ORG" and not (spoke and ent.label_ in ("GPE", "NORP")):
+                continue  # "Brightloop said" even when tagged as a place
+            latest = (ent.start_char, ent.end_char)
+            if noun in ent.text.lower():
+                by_name = latest
+            elif spoke or SPEAKER_DEPS & {ent.root.dep_, ent.root.head.dep_}:
+                by_role = latest
+        return by_name or by_role or latest
+
+    def headline_person(self) -> tuple[int, int]:
+        """The person the headline is about: its subject, or its first PERSON."""
+        for ent in self.ents:
+            if ent.start_char >= self.headline_end:
+                break
+            if ent.label_ == "PERSON":
+                return ent.start_char, ent.end_char
+        return NO_SPAN
+
+    # -- gender, from the article's own words
+
+    def gender_of(self, span: tuple[int, int]) -> str:
+        """ "m", "f" or "" for the person named at ``span``, as the article itself
+        tells it: titles and gendered role words next to the name ("Ms Whitcombe",
+        "spokeswoman Maria Zakharova") and the pronouns that follow the person's
+        mentions ("Osei said his party ...")."""
+        if self._genders is None:
+            self._genders = self._gender_votes()
+        return self._genders.get(person_key(self.text[span[0] : span[1]]), "")
+
+    def _gender_votes(self) -> dict[str, str]:
+        votes: dict[str, list[float]] = {}
+
+        def vote(key: str, gender: str, weight: float) -> None:
+            tally = votes.setdefault(key, [0.0, 0.0])
+            tally[gender == "f"] += weight
+
+        persons = [e for e in self.ents if e.label_ == "PERSON"]
+        for ent in persons:
+            key = person_key(ent.text)
+            for token in self.doc[max(0, ent.start - 3) : ent.end]:
+                gender = GENDERED_WORDS.get(token.lower_.rstrip("."), "")
+                if gender:
+                    vote(key, gender, 3.0)
+        for _char, role, span in self.roles:
+            gender = GENDERED_WORDS.get(role.rstrip("."), "")
+            if gender:
+                vote(person_key(self.text[span[0] : span[1]]), gender, 3.0)
+        # Each gendered subject or possessive pronoun votes for the person who is
+        # the subject before it in its own sentence (a full vote: "Osei said his
+        # party ...") or, failing that, the main subject of the sentence before (half
+        # a vote: "Osei spoke. He said ..."). Objects and other mentions do not vote:
+        # "Wilkins explained how Warhol ... She said" is about Wilkins. Read as arrays:
+        # a Token per word of the article would cost more than the rest of the
+        # extraction.
+        subjects = [e for e in persons if e.root.dep_ in ("nsubj", "nsubjpass")]
+        starts = [e.start for e in subjects]
+        lower, pos, dep, sent_start = self.doc.to_array(
+            ["LOWER", "POS", "DEP", "SENT_START"]
+        ).T
+        pronouns = np.flatnonzero(
+            np.isin(lower, _GENDERED_HASHES)
+            & (pos == PRON)
+            & np.isin(dep, _VOTING_DEPS)
+        ).tolist()
+        sentences = np.flatnonzero(sent_start == 1).tolist()
+        for i in pronouns:
+            before = bisect_left(starts, i) - 1
+            if before < 0:
+                continue
+            ent = subjects[before]
+            here = bisect_right(sentences, i) - 1
+            sentence = sentences[here] if here >= 0 else 0
+            previous = sentences[here - 1] if here >= 1 else 0
+            gender = GENDERED_WORDS[self.doc[i].lower_]
+            if ent.start >= sentence:
+                vote(person_key(ent.text), gender, 1.0)
+            elif ent.start >= previous and ent.root.head.dep_ == "ROOT":
+                vote(person_key(ent.text), gender, 0.5)
+        return {
+            key: ("f" if f > m else "m")
+            for key, (m, f) in votes.items()
+            if max(m, f) >= 2 * min(m, f) and max(m, f) >= 1.0
+        }
+
+
+def person_key(name: str) -> str:
+    """A person's surname as the key their mentions share ("Whitcombe")."""
+    words = name.replace("’", "'").split()
+    if not words:
+        return ""
+    last = words[-1].lower()
+    return last[:-2] if last.endswith("'s") else last

@@ -1,0 +1,250 @@
+"""Direct quotes: quoted stretches with the speech cue before, after or between them."""
+
+from __future__ import annotations
+
+from newsbeam.transforms.quotes.context import Context
+from newsbeam.transforms.quotes.cues import (
+    Cue,
+    according_to,
+    find_cue,
+    is_cue_verb,
+    speaker_of,
+)
+from newsbeam.transforms.quotes.lexicon import (
+    MAX_CUE_TOKENS,
+    NAMING_WORDS,
+    SPEAKER_DEPS,
+    VERDICT_VERBS,
+    WORD_RE,
+)
+from newsbeam.transforms.quotes.marks import Marked, marked_quotes, strip_span
+from spacy.tokens import Token
+
+# ------------------------------------------------------------------ direct quotes
+
+
+def _window_after(ctx: Context, marked: Marked, limit_char: int) -> list[Token]:
+    """Tokens after a closing mark up to the end of that sentence or the next quote."""
+    p_end = ctx.paragraphs[ctx.paragraph_of(marked.close_mark)][1]
+    end = min(p_end, limit_char)
+    tokens = []
+    for index in ctx.token_range(marked.close_mark + 1, end):  # Tokens made as needed
+        token = ctx.doc[index]
+        if token.text in (".", "!", "?", ";") or len(tokens) >= MAX_CUE_TOKENS:
+            break
+        tokens.append(token)
+    return tokens
+
+
+def _window_before(ctx: Context, marked: Marked, limit_char: int) -> list[Token]:
+    """Tokens before an opening mark back to the previous sentence end or quote."""
+    p_start = ctx.paragraphs[marked.paragraph][0]
+    start = max(p_start, limit_char)
+    kept: list[Token] = []
+    for index in reversed(ctx.token_range(start, marked.open_mark)):
+        token = ctx.doc[index]
+        if token.text in (".", "!", "?") or len(kept) >= MAX_CUE_TOKENS:
+            break
+        kept.append(token)
+    return kept  # nearest first
+
+
+def quote_tokens(ctx: Context, marked: Marked) -> list[Token]:
+    return [t for a, b in marked.parts for t in ctx.tokens_between(a, b)]
+
+
+def is_naming(ctx: Context, marked: Marked) -> bool:
+    """A quoted name or mention ("known as 'X'", "the words 'X'", a title)."""
+    tokens = quote_tokens(ctx, marked)
+    if not tokens:
+        return True
+    inside = {t.i for t in tokens}
+    p_start, p_end = ctx.paragraphs[marked.paragraph]
+    for token in tokens:
+        head = token.head
+        if head.i in inside or not p_start <= head.idx < p_end:
+            continue  # the parser ran the headline into the quote: not a naming
+        words = [head, head.head] if head.dep_ in ("prep", "agent") else [head]
+        for word in words:
+            if word.lemma_.lower() in NAMING_WORDS or word.lower_ in NAMING_WORDS:
+                active = any(c.dep_ == "nsubj" for c in word.children)
+                if not (active and word.lemma_.lower() in VERDICT_VERBS):
+                    return True
+    # A citation line: "Title" — Publisher, date.
+    after = ctx.text[marked.close_mark + 1 : marked.close_mark + 4].strip()
+    return after.startswith(("—", "–", "- "))
+
+
+def _governed_by_cue(ctx: Context, marked: Marked) -> Cue | None:
+    """A speech verb (or "according to") that the quoted words hang from."""
+    tokens = quote_tokens(ctx, marked)
+    inside = {t.i for t in tokens}
+    p_start, p_end = ctx.paragraphs[marked.paragraph]
+    for token in tokens:
+        if token.head.i in inside:
+            continue
+        current = token.head
+        for _ in range(8):
+            if not p_start <= current.idx < p_end:
+                break  # the parser joined paragraphs; a cue never crosses them
+            if not ctx.quoted[current.i]:
+                verdict = current.lemma_.lower() in VERDICT_VERBS and any(
+                    c.dep_ == "nsubj" for c in current.children
+                )
+                if is_cue_verb(current) or verdict:
+                    subject = speaker_of(ctx, current)
+                    if subject is None:  # "has been told to ...", according to X
+                        subject = next(
+                            filter(None, map(according_to, current.sent)), None
+                        )
+                    return Cue(
+                        current.lemma_.lower(),
+                        subject,
+                        "direct.governing_cue",
+                        current.idx,
+                    )
+                source = according_to(current)
+                if source is not None:
+                    return Cue("according to", source, "direct.according_to", 0)
+            if current.head.i == current.i:
+                break
+            current = current.head
+    return None
+
+
+def is_title(content: str) -> bool:
+    """Title Case without a verb-like lower-case word: a work's title, not speech."""
+    words = [w for w in WORD_RE.findall(content) if len(w) > 3]
+    if not words:
+        return False
+    capitalised = sum(1 for w in words if w[0].isupper())
+    return capitalised / len(words) >= 0.75 and len(words) <= 12
+
+
+def word_count(text: str) -> int:
+    return len(WORD_RE.findall(text))
+
+
+def _ends_clause(text: str, marked: Marked) -> bool:
+    """Whether the quote closes a clause ("...," he said) rather than sitting inside
+    one ("things are not easy" between ...), which decides if a cue may follow it."""
+    inside = text[marked.end - 1 : marked.end] if marked.end > marked.start else ""
+    after = text[marked.close_mark + 1 : marked.close_mark + 3].lstrip(" ")
+    return inside in ",.!?—–-;:" or after[:1] in (",", ".", "!", "?", ";", "—", "–")
+
+
+def _kind(text: str, marked: Marked) -> str:
+    """ "direct" for a quoted utterance, "mixed" for quoted words woven into the
+    reporter's sentence."""
+    after = text[marked.close_mark + 1 : marked.close_mark + 3].strip()
+    before = text[max(0, marked.open_mark - 2) : marked.open_mark].strip()
+    content = text[marked.start : marked.start + 1]
+    if text[marked.end - 1 : marked.end] in (",", ".", "!", "?"):
+        return "direct"
+    if after[:1].isalpha():
+        return "mixed"
+    if content.islower() and before[-1:] not in (":", ",", ""):
+        return "mixed"
+    return "direct"
+
+
+def _close_at_inline_cue(ctx: Context, marked: Marked) -> None:
+    """Repair a quote whose closing mark is missing: '"Crews are working, said
+    Karen Doyle.' ends at the comma before the cue, as a reader would read it."""
+    tokens = quote_tokens(ctx, marked)
+    for position, token in enumerate(tokens[1:-1], start=1):
+        if tokens[position - 1].text != "," or not is_cue_verb(token):
+            continue
+        nxt = tokens[position + 1]
+        inverted = nxt.pos_ in ("PROPN", "PRON") or nxt.ent_type_ == "PERSON"
+        if inverted or token.dep_ in ("ROOT", "parataxis"):
+            comma = tokens[position - 1].idx
+            marked.end = marked.close_mark = comma
+            marked.parts[-1] = (marked.parts[-1][0], comma)
+            marked.start, marked.end = strip_span(ctx.text, marked.start, marked.end)
+            return
+    # Also "..., Karen Doyle said." (subject first).
+    for position, token in enumerate(tokens[2:], start=2):
+        if not is_cue_verb(token) or tokens[position - 2].text != ",":
+            continue
+        if tokens[position - 1].pos_ in ("PROPN", "PRON"):
+            comma = tokens[position - 2].idx
+            marked.end = marked.close_mark = comma
+            marked.parts[-1] = (marked.parts[-1][0], comma)
+            return
+
+
+def direct_quotes(ctx: Context) -> list[tuple[Marked, Cue | None, str]]:
+    """Find direct quotes and their cues; merge split quotes into one.
+
+    Quotes in the headline are left out: a headline repeats a quote of the body in
+    shortened form, and counting it twice would double the speaker's share.
+    """
+    text = ctx.text
+    marks = [m for m in marked_quotes(text) if m.open_mark >= ctx.headline_end]
+    for marked in marks:
+        if not marked.closed:
+            _close_at_inline_cue(ctx, marked)
+        for token in quote_tokens(ctx, marked):
+            ctx.quoted[token.i] = True
+    results: list[tuple[Marked, Cue | None, str]] = []
+    index = 0
+    while index < len(marks):
+        marked = marks[index]
+        nxt = marks[index + 1] if index + 1 < len(marks) else None
+        limit_after = nxt.open_mark if nxt is not None else len(text)
+        prev_close = results[-1][0].close_mark + 1 if results else 0
+        after = _window_after(ctx, marked, limit_after)
+        before = _window_before(ctx, marked, prev_close)
+        kind = _kind(text, marked)
+        cue = None
+        # "He told reporters: "..."" / "Rathke said, "..."": cue then punctuation.
+        if before and before[0].text in (",", ":"):
+            cue = find_cue(before, ctx, "direct.leading_cue")
+            if cue is None and before[0].text == ":" and len(before) > 1:
+                root = before[1].sent.root
+                subject = next(
+                    (c for c in root.children if c.dep_ in SPEAKER_DEPS), None
+                )
+                if subject is not None and not ctx.quoted[root.i]:
+                    cue = Cue("", subject, "direct.colon", before[0].idx)
+        if cue is None and after and _ends_clause(text, marked):
+            # ", and warned that ...": a clause joined on after the quote is a new
+            # report of the sentence's speaker, not the cue of this quote.
+            joined = next(
+                (
+                    k
+                    for k, t in enumerate(after)
+                    if t.dep_ == "cc" and t.head.pos_ in ("VERB", "AUX")
+                ),
+                len(after),
+            )
+            cue = find_cue(after[:joined], ctx, "direct.trailing_cue")
+            # Split quote: "...," he said, "..." -> one quote, one speaker.
+            if (
+                cue is not None
+                and nxt is not None
+                and nxt.paragraph == marked.paragraph
+                and text[marked.end - 1] in ",—–-"
+                and text[after[-1].idx : nxt.open_mark].strip().endswith(",")
+                and after[-1].idx + len(after[-1].text) >= nxt.open_mark - 2
+            ):
+                merged = Marked(
+                    marked.start,
+                    nxt.end,
+                    marked.open_mark,
+                    nxt.close_mark,
+                    marked.paragraph,
+                    nxt.closed,
+                    parts=marked.parts + nxt.parts,
+                )
+                results.append((merged, cue, "direct"))
+                index += 2
+                continue
+        if cue is None:
+            cue = _governed_by_cue(ctx, marked)
+        if cue is None and before:
+            cue = find_cue(before, ctx, "direct.leading_cue")
+        results.append((marked, cue, kind))
+        index += 1
+    return results

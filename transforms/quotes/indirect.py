@@ -1,0 +1,308 @@
+"""Indirect quotes: the clausal complement of a speech verb, and the clause that
+"according to X" modifies.
+"""
+
+from __future__ import annotations
+
+from newsbeam.transforms.quotes.context import Context
+from newsbeam.transforms.quotes.cues import (
+    Cue,
+    according_to,
+    is_cue_verb,
+    speaker_of,
+)
+from newsbeam.transforms.quotes.direct import word_count
+from newsbeam.transforms.quotes.lexicon import (
+    CUE_NOUNS,
+    FIRST_PERSON,
+    GROUP_NOUNS,
+    NAMED_LABELS,
+    NON_SOURCES,
+    ORG_NOUNS,
+    OWNER_LABELS,
+    RELATIVE_PRONOUNS,
+    ROLE_NOUNS,
+    SPEAKER_DEPS,
+    STATEMENT_NOUNS,
+    WEAK_VERBS,
+    XCOMP_VERBS,
+)
+from spacy.tokens import Token
+
+# ------------------------------------------------------------------ indirect quotes
+
+
+def clause_span(tokens: list[Token]) -> tuple[int, int] | None:
+    """The character span of a clause, without its leading "that" and edge punctuation.
+
+    The clause stops where another report starts ("..., while Lavrov had said ...",
+    "... and said ..."), or at a dash or semicolon that hangs a comment on it, since
+    those are the reporter's words, not the speaker's; a pair of dashes around an
+    aside ("Kelly — now chief of staff — that ...") is part of the clause.
+    """
+    tokens = sorted(tokens, key=lambda t: t.i)
+    dashes = [t.i for t in tokens if t.text in ("-", "—", "–") and t.whitespace_]
+    if tokens:
+        for position, token in enumerate(tokens):
+            if position == 0:
+                continue
+            nested_report = (
+                is_cue_verb(token)
+                and token.dep_ in ("advcl", "conj")
+                and token.lemma_.lower() not in WEAK_VERBS
+                and (
+                    any(c.dep_ in SPEAKER_DEPS for c in token.children)
+                    or (
+                        token.dep_ == "conj"
+                        and (
+                            token.tag_ != token.head.tag_
+                            or any(c.dep_ == "ccomp" for c in token.children)
+                        )
+                    )
+                )
+            )
+            paired = token.i in dashes and dashes.index(token.i) % 2 == 0
+            aside = paired and len(dashes) > dashes.index(token.i) + 1
+            stop = token.text in (";", "-", "—", "–") and token.whitespace_
+            stop = stop and not aside and not (token.i in dashes and not paired)
+            if stop or "\n\n" in token.text:
+                tokens = tokens[:position]
+                break
+            if nested_report:
+                cut = min(t.i for t in token.subtree)
+                tokens = [t for t in tokens if t.i < cut]
+                break
+    while tokens and (tokens[0].is_punct or tokens[0].dep_ == "mark"):
+        if tokens[0].dep_ == "mark" and tokens[0].lower_ not in ("that",):
+            break
+        tokens = tokens[1:]
+    while tokens and (
+        tokens[-1].is_punct or tokens[-1].is_space or tokens[-1].dep_ == "cc"
+    ):
+        tokens = tokens[:-1]  # "... is important and" before a cut report
+    if not tokens:
+        return None
+    return tokens[0].idx, tokens[-1].idx + len(tokens[-1])
+
+
+def _min_words(clause: list[Token]) -> int:
+    """Three words make a report; two do when they are a subject and its verb
+    ("he resigned")."""
+    return 2 if any(t.dep_ in SPEAKER_DEPS for t in clause) else 3
+
+
+def _statement_clause(verb: Token) -> Token | None:
+    """ "said in a statement that ...": the parser may hang the that-clause on the
+    noun of the prepositional phrase instead of on the verb."""
+    for prep in verb.children:
+        if prep.dep_ != "prep" or prep.i < verb.i:
+            continue
+        for noun in prep.children:
+            for clause in noun.children:
+                if clause.dep_ in ("acl", "ccomp", "relcl") and any(
+                    c.dep_ == "mark" and c.lower_ == "that" for c in clause.children
+                ):
+                    return clause
+    return None
+
+
+def _misparsed_object_clause(verb: Token) -> Token | None:
+    """ "said the party's victories show that ...": "say" takes no noun object but
+    what was said, so an object whose phrase holds a clause of its own (the parser
+    read "show" as a noun) is the report."""
+    if verb.lemma_.lower() != "say":
+        return None
+    for child in verb.rights:
+        if child.dep_ != "dobj" or child.pos_ not in ("NOUN", "PROPN"):
+            continue
+        clause_inside = any(
+            t.pos_ in ("VERB", "AUX")
+            and any(c.dep_ in SPEAKER_DEPS for c in t.children)
+            for t in child.subtree
+        )
+        return child if clause_inside else None
+    return None
+
+
+def _fronted_report(verb: Token) -> Token | None:
+    """The report in "Fares will rise in January, the ministry said on Tuesday.":
+    a clause before the cue, closed off by a comma, with the subject after it."""
+    before = [c for c in verb.lefts if c.dep_ == "ccomp"]
+    if not before:
+        return None
+    clause = before[-1]
+    right_edge = clause.right_edge.i
+    doc = verb.doc
+    between = doc[right_edge + 1 : verb.i]
+    if not between or between[0].text not in (",", "—", "–"):
+        return None
+    if not any(c.dep_ in SPEAKER_DEPS for c in verb.children):
+        return None
+    return clause
+
+
+def speaker_ok(ctx: Context, subject: Token | None) -> bool:
+    """Whether a cue's subject can be a source ("estimates suggest" cannot)."""
+    if subject is None:
+        return False
+    lower = subject.lower_
+    if lower in FIRST_PERSON or lower in RELATIVE_PRONOUNS or lower == "there":
+        return False
+    if lower in ("several", "some", "many", "others", "most", "few", "both", "all"):
+        return True  # "Several said ...": an unnamed group
+    if subject.pos_ in ("PRON", "PROPN") or subject.ent_type_ in NAMED_LABELS:
+        return True
+    lemma = subject.lemma_.lower()
+    if lemma in ROLE_NOUNS | GROUP_NOUNS | ORG_NOUNS or lemma in STATEMENT_NOUNS:
+        return True
+    return subject.pos_ == "NOUN" and lemma not in NON_SOURCES
+
+
+def _noun_report(
+    ctx: Context, noun: Token
+) -> tuple[tuple[int, int], Cue, Token] | None:
+    """ "a Justice Department claim that he had offered to sell CNN": a cue noun
+    whose that-clause is the content and whose own phrase names the source (an
+    owner, a named modifier, "by X"). A claim with no source in sight is left
+    alone: nobody can be credited with it."""
+    clause = next(
+        (
+            c
+            for c in noun.rights
+            if c.dep_ in ("acl", "ccomp", "relcl")
+            and any(m.dep_ == "mark" and m.lower_ == "that" for m in c.children)
+        ),
+        None,
+    )
+    if clause is None:
+        return None
+    source = next(
+        (
+            c
+            for c in noun.children
+            if c.i < noun.i
+            and (
+                c.dep_ == "poss"
+                or (c.dep_ == "nmod" and any(g.dep_ == "case" for g in c.children))
+                or (c.dep_ in ("compound", "nmod") and c.ent_type_ in OWNER_LABELS)
+            )
+        ),
+        None,
+    )
+    if source is None:
+        return None
+    if source.dep_ in ("compound", "nmod") and source.ent_type_:  # the whole name
+        source = next((c for c in noun.lefts if c.dep_ == "compound"), source)
+        while source.head.i != noun.i and source.head.dep_ == "compound":
+            source = source.head
+    p_start, p_end = ctx.paragraphs[ctx.paragraph_of(noun.idx)]
+    tokens = [t for t in clause.subtree if p_start <= t.idx < p_end]
+    span = clause_span(tokens)
+    if span is None or word_count(ctx.text[span[0] : span[1]]) < _min_words(tokens):
+        return None
+    cue = Cue(noun.lemma_.lower(), source, "indirect.cue_noun", noun.idx)
+    return span, cue, noun
+
+
+def indirect_quotes(ctx: Context) -> list[tuple[tuple[int, int], Cue, Token]]:
+    """Reported speech: complements of speech verbs and clauses "according to X"."""
+    found = []
+    for i in ctx.cue_candidates:  # any other token is neither cue nor source
+        token = ctx.doc[i]
+        if ctx.quoted[i] or token.idx < ctx.headline_end:
+            continue
+        source = according_to(token)
+        if source is not None and token.lower_ == "according":
+            head = token.head
+            if head.lower_ == "to":
+                head = head.head
+            while head.dep_ == "prep" and head.head.i != head.i:
+                head = head.head
+            if is_cue_verb(head) and any(c.dep_ == "ccomp" for c in head.children):
+                continue  # "According to X, Burrows said ...": Burrows speaks
+            phrase = set(t.i for t in token.subtree)
+            if token.head.lower_ == "to":
+                phrase |= {t.i for t in token.head.subtree}
+            clause = [t for t in head.subtree if t.i not in phrase]
+            if token.i > head.i:  # "..., according to X."
+                clause = [t for t in clause if t.i < token.i]
+            else:
+                last = max(phrase)
+                clause = [t for t in clause if t.i > last] or clause
+            p_start, p_end = ctx.paragraphs[ctx.paragraph_of(token.idx)]
+            clause = [t for t in clause if p_start <= t.idx < p_end]
+            span = clause_span(clause)
+            if span is not None:
+                found.append((span, Cue("according to", source, "", 0), token))
+            continue
+        if token.pos_ == "NOUN" and token.lemma_.lower() in CUE_NOUNS:
+            report = _noun_report(ctx, token)
+            if report is not None:
+                found.append(report)
+            continue
+        if not is_cue_verb(token):
+            continue
+        lemma = token.lemma_.lower()
+        complement = None
+        for child in token.children:
+            if child.i > token.i and (
+                child.dep_ == "ccomp"
+                or (child.dep_ == "xcomp" and lemma in XCOMP_VERBS)
+            ):
+                complement = child
+        if complement is None:
+            complement = (
+                _fronted_report(token)
+                or _statement_clause(token)
+                or _misparsed_object_clause(token)
+            )
+        subject = None
+        if token.dep_ != "parataxis":
+            subject = speaker_of(ctx, token)
+        rule = "indirect.that_clause"
+        if complement is not None:
+            clause = list(complement.subtree)
+            if any(
+                t.dep_ == "mark" and t.lower_ == "that" for t in complement.children
+            ):
+                rule = "indirect.that_clause"
+            else:
+                rule = "indirect.bare_clause"
+        elif token.dep_ in ("parataxis",) and token.head.pos_ in ("VERB", "AUX"):
+            # "Institutional recipients, said Mauer, are required to ...": the name
+            # after the verb speaks; everything else is what was said.
+            cue_part = {token.i}
+            for child in token.rights:
+                cue_part |= {t.i for t in child.subtree}
+            subject = next(
+                (c for c in token.rights if c.pos_ == "PROPN" or c.ent_type_), None
+            )
+            clause = [t for t in token.head.subtree if t.i not in cue_part]
+            rule = "indirect.parenthetical"
+        else:
+            continue
+        p_start, p_end = ctx.paragraphs[ctx.paragraph_of(token.idx)]
+        clause = [t for t in clause if p_start <= t.idx < p_end]
+        if not any(t.pos_ in ("VERB", "AUX") for t in clause):
+            continue
+        question = any(
+            t.lower_ in ("whether", "if") and t.dep_ == "mark" for t in clause[:3]
+        )
+        if question and not any(ctx.quoted[t.i] for t in clause):
+            # "declined to say whether ...": a question, not a statement; but
+            # 'asked whether she "wiped" her server' reports the asker's words.
+            continue
+        if not speaker_ok(ctx, subject):
+            continue
+        span = clause_span(clause)
+        if span is None or word_count(ctx.text[span[0] : span[1]]) < _min_words(clause):
+            continue
+        found.append((span, Cue(lemma, subject, rule, token.idx), token))
+    # Keep the outermost report: "X said he believes Y" is one quote of X.
+    found.sort(key=lambda item: (item[0][0], -item[0][1]))
+    kept: list[tuple[tuple[int, int], Cue, Token]] = []
+    for item in found:
+        if kept and item[0][0] < kept[-1][0][1] and item[0][1] <= kept[-1][0][1]:
+            continue
+        kept.append(item)
+    return kept

@@ -1,0 +1,406 @@
+"""Who speaks: a cue's subject turned into the phrase as written and the named
+mention it stands for.
+
+Names resolve to themselves, pronouns to an earlier subject or speaker that agrees
+with them, role nouns ("the minister") to the person introduced with that role, and
+groups keep their text but stay unresolved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from newsbeam.transforms.quotes.context import Context
+from newsbeam.transforms.quotes.cues import is_cue_verb, repair_subject, speaker_of
+from newsbeam.transforms.quotes.lexicon import (
+    DOCUMENT_NOUNS,
+    FIRST_PERSON,
+    GENDERED_WORDS,
+    NAMED_LABELS,
+    NO_SPAN,
+    ORG_NOUNS,
+    OWNER_LABELS,
+    OWNER_PREPOSITIONS,
+    PERSON_PRONOUNS,
+    RELATIVE_PRONOUNS,
+    ROLE_NOUNS,
+    SPEAKER_DEPS,
+    THING_PRONOUNS,
+    TITLE_ROLES,
+)
+from spacy.tokens import Span, Token
+
+
+@dataclass(slots=True)
+class Speaker:
+    """A speaker as written plus the named mention it resolves to."""
+
+    text_span: tuple[int, int]
+    antecedent: tuple[int, int]
+    is_person: bool
+    role: str = ""  # "spokesman", "minister": the role the source speaks in
+
+
+def noun_phrase(token: Token) -> tuple[int, int]:
+    """The speaker as written: the noun with its determiners, titles and owners
+    ("Disney's spokesman", "a spokesman for Disney"), without appositions or
+    relative clauses, which are not part of the name."""
+    left = token.i
+    for child in token.lefts:
+        if child.dep_ in ("det", "compound", "amod", "poss", "nmod", "nummod", "case"):
+            left = min(left, child.left_edge.i)
+    right = token.i
+    for child in token.rights:
+        if child.dep_ in ("compound", "flat") or (
+            child.dep_ == "case" and child.i == right + 1
+        ):
+            right = child.i
+        elif (
+            child.dep_ == "prep"
+            and child.i == right + 1
+            and child.lower_ in OWNER_PREPOSITIONS
+            and any(
+                g.dep_ == "pobj" and (g.pos_ == "PROPN" or g.ent_type_)
+                for g in child.children
+            )
+        ):
+            right = child.right_edge.i  # "a spokesman for Disney": the owner too
+    doc = token.doc
+    while left < token.i and doc[left].is_punct:
+        left += 1
+    return doc[left].idx, doc[right].idx + len(doc[right])
+
+
+def entity_in(ctx: Context, start: int, end: int) -> Span | None:
+    """The best named mention inside a character span: a person before anything."""
+    best = None
+    for token in ctx.tokens_between(start, end):
+        ent = ctx.ents_by_token.get(token.i)
+        if ent is None or ent.label_ not in NAMED_LABELS:
+            continue
+        if ent.label_ == "PERSON":
+            return ent
+        best = best or ent
+    return best
+
+
+def proper_run(token: Token) -> tuple[int, int]:
+    """Contiguous proper nouns around a token, for names the NER missed."""
+    doc = token.doc
+    left = right = token.i
+    while left > 0 and doc[left - 1].pos_ == "PROPN":
+        left -= 1
+    while right + 1 < len(doc) and doc[right + 1].pos_ == "PROPN":
+        right += 1
+    return doc[left].idx, doc[right].idx + len(doc[right])
+
+
+def resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
+    """Turn a subject token into a speaker with its named antecedent and role."""
+    speaker = _resolve(ctx, token, depth)
+    if not speaker.role:
+        speaker.role = _role_of(ctx, token, speaker)
+    return speaker
+
+
+def _role_of(ctx: Context, token: Token, speaker: Speaker) -> str:
+    """The role a source speaks in: its own noun ("a spokesman for Disney"), a role
+    word in its phrase ("Foreign Secretary Boris Johnson"), or the role the person
+    was introduced with earlier in the article."""
+    lemma = token.lemma_.lower()
+    if lemma in ROLE_NOUNS:
+        return lemma
+    for inner in ctx.tokens_between(*speaker.text_span):
+        if inner.lemma_.lower() in ROLE_NOUNS and inner.pos_ in ("NOUN", "PROPN"):
+            return inner.lemma_.lower()
+    if speaker.antecedent != NO_SPAN and speaker.is_person:
+        for _char, role, span in ctx.roles:
+            if span == speaker.antecedent and role in ROLE_NOUNS:
+                return role
+    return ""
+
+
+def owner_of(ctx: Context, token: Token, depth: int = 0) -> tuple[int, int]:
+    """The named owner of a role or a document: "Disney" in "a spokesman for
+    Disney", "a Disney spokesman", "Disney's spokesman"; "the Global Change Research
+    Program" in "a report by the Global Change Research Program"; "he" (resolved)
+    in "his office"."""
+    for child in token.children:
+        if child.dep_ == "poss":
+            owner = resolve(ctx, child, depth + 1).antecedent
+            if owner != NO_SPAN:
+                return owner
+        elif child.dep_ in ("compound", "amod", "nmod") and child.i < token.i:
+            ent = ctx.ents_by_token.get(child.i)
+            if ent is not None and ent.label_ in OWNER_LABELS:
+                return ent.start_char, ent.end_char
+    for child in token.rights:
+        if child.dep_ == "acl":  # "a document published by the government"
+            child = next((c for c in child.children if c.dep_ == "agent"), child)
+        if child.dep_ not in ("prep", "agent") or (
+            child.dep_ == "prep" and child.lower_ not in OWNER_PREPOSITIONS
+        ):
+            continue
+        for noun in child.children:
+            if noun.dep_ != "pobj":
+                continue
+            ent = ctx.ents_by_token.get(noun.i)
+            if ent is not None and ent.label_ in OWNER_LABELS:
+                return ent.start_char, ent.end_char
+            if noun.pos_ == "PROPN":
+                return ctx.clip(proper_run(noun), noun.idx)
+    return NO_SPAN
+
+
+def _earlier_document(ctx: Context, token: Token, depth: int) -> tuple[int, int]:
+    """The owner of the document or body "the statement" or "the ministry" refers
+    back to: the latest earlier mention of the same noun, either owned ("Cornyn's
+    statement", "Russia's foreign ministry") or issued by the subject of a speech
+    verb ("the ministry said in a statement that ...")."""
+    lemma = token.lemma_.lower()
+    p_start = ctx.paragraphs[max(0, ctx.paragraph_of(token.idx) - 3)][0]
+    for i in reversed(ctx.token_range(p_start, token.idx)):
+        earlier = ctx.doc[i]
+        if earlier.lemma_.lower() != lemma or earlier.i == token.i:
+            continue
+        owner = owner_of(ctx, earlier, depth + 1)
+        if owner != NO_SPAN:
+            return owner
+        prep = earlier.head
+        if earlier.dep_ == "pobj" and prep.lower_ in ("in", "through", "via"):
+            verb = prep.head
+            if is_cue_verb(verb):
+                subject = speaker_of(ctx, verb)
+                if subject is not None and subject.i != token.i:
+                    return resolve(ctx, subject, depth + 1).antecedent
+        return NO_SPAN
+    return NO_SPAN
+
+
+def _resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
+    lower = token.lower_
+    if token.pos_ == "PRON" or lower in PERSON_PRONOUNS | THING_PRONOUNS:
+        span = (token.idx, token.idx + len(token))
+        return Speaker(span, pronoun_antecedent(ctx, token, depth), True)
+    if depth > 4:
+        return Speaker((token.idx, token.idx + len(token)), NO_SPAN, False)
+    phrase = ctx.clip(noun_phrase(token), token.idx)
+    conjuncts = [c for c in token.children if c.dep_ == "conj"]
+    if conjuncts and any(c.lower_ == "and" for c in token.children) and depth == 0:
+        # "Sens. Carper, Feinstein and Leahy said": the row keeps every source as
+        # written; its speaker is the first one named, as annotators take it.
+        last = max(c.right_edge.i for c in conjuncts)
+        whole = (phrase[0], token.doc[last].idx + len(token.doc[last]))
+        first = _resolve(ctx, token, depth + 1)
+        return Speaker(ctx.clip(whole, token.idx), first.antecedent, first.is_person)
+    own = ctx.ents_by_token.get(token.i)
+    for child in token.children:  # "the prosecutor, Mark Tedeschi, said"
+        if child.dep_ != "appos" or (own is not None and own.label_ == "PERSON"):
+            continue
+        if token.pos_ == "PROPN" and own is not None:
+            continue  # "Jeff Rathke, the State Department Spokesperson": a name
+        for inner in child.subtree:
+            ent = ctx.ents_by_token.get(inner.i)
+            if ent is not None and ent.label_ == "PERSON":
+                return Speaker(phrase, (ent.start_char, ent.end_char), True)
+        if child.pos_ == "PROPN":  # a name the NER missed ("Dev Mistry")
+            return Speaker(phrase, ctx.clip(proper_run(child), child.idx), True)
+    word = token.text.lower()
+    lemma = token.lemma_.lower()
+    role = lemma in ROLE_NOUNS and token.tag_ not in ("NNS", "NNPS")
+    if role:  # "Prof. Gita Ashok Raj, Provost of GMU, described", however parsed
+        doc = token.doc
+        before = token.head if token.dep_ == "appos" else None
+        if before is None and token.i >= 2 and doc[token.i - 1].text == ",":
+            before = doc[token.i - 2]
+        named = ctx.ents_by_token.get(before.i) if before is not None else None
+        if named is not None and named.label_ == "PERSON":
+            return Speaker(phrase, (named.start_char, named.end_char), True)
+    ent = ctx.ents_by_token.get(token.i)
+    if ent is None and token.pos_ == "PROPN":
+        # "Foreign Secretary Boris Johnson", but not "Thomas' sister" nor
+        # "an Arizona man", whose place is not the speaker.
+        compounds = [c for c in token.lefts if c.dep_ == "compound"]
+        ent = next(
+            filter(None, map(ctx.ents_by_token.get, (c.i for c in compounds))), None
+        )
+    if role:  # "Governor of Washington Chris Gregoire said"
+        for inner in token.subtree:
+            named = ctx.ents_by_token.get(inner.i)
+            if inner.i > token.i and named is not None and named.label_ == "PERSON":
+                return Speaker(phrase, (named.start_char, named.end_char), True)
+    if role:  # "Malaysia's Prime Minister, Najib Razak said"
+        after = token.i + 1
+        doc = token.doc
+        if after + 1 < len(doc) and doc[after].text == ",":
+            named = ctx.ents_by_token.get(after + 1)
+            if named is not None and named.label_ == "PERSON":
+                return Speaker(phrase, (named.start_char, named.end_char), True)
+    if (
+        ent is not None
+        and ent.label_ in NAMED_LABELS
+        and (ent.label_ == "PERSON" or not role)
+    ):
+        span = (ent.start_char, ent.end_char)
+        return Speaker(phrase, span, ent.label_ == "PERSON")
+    capitalised = (
+        token.is_title and token.i != token.sent.start and token.pos_ == "NOUN"
+    )
+    if (token.pos_ == "PROPN" or capitalised) and not role and lemma not in ORG_NOUNS:
+        # A name the tagger or the NER missed ("Hannity", "Wilkins" as nouns).
+        return Speaker(phrase, ctx.clip(proper_run(token), token.idx), True)
+    definite = any(
+        c.dep_ in ("det", "poss") and c.lower_ in ("the", "this", "that")
+        for c in token.lefts
+    )
+    if role:
+        holder = NO_SPAN
+        if definite:  # "the minister": the person introduced with that role
+            holder = ctx.role_holder(word, token.idx, True)
+            if holder == NO_SPAN:
+                holder = ctx.role_holder(lemma, token.idx, True)
+            if holder == NO_SPAN and lemma in TITLE_ROLES.values():
+                titles = [t for t, r in TITLE_ROLES.items() if r == lemma]
+                holder = next(
+                    (
+                        h
+                        for t in titles
+                        if (h := ctx.role_holder(t, token.idx)) != NO_SPAN
+                    ),
+                    NO_SPAN,
+                )
+        if holder == NO_SPAN:  # "a spokesman for Disney": the organisation speaks
+            holder = owner_of(ctx, token, depth)
+            if holder != NO_SPAN:
+                return Speaker(phrase, holder, False, lemma)
+        if holder == NO_SPAN and token.idx >= ctx.headline_end and definite:
+            # "The foreign secretary made the comment": the headline's person; not
+            # for "her lawyer" or "a spokesman", who are someone else.
+            holder = ctx.headline_person()
+        return Speaker(phrase, holder, True)
+    if lemma in DOCUMENT_NOUNS and token.tag_ not in ("NNS", "NNPS"):
+        # "Cornyn's statement", "a report by the program", "his office": the
+        # owner speaks; "the report" again is the report named before.
+        owner = owner_of(ctx, token, depth)
+        if owner == NO_SPAN and definite:
+            owner = ctx.documents.get(lemma) or _earlier_document(ctx, token, depth)
+        if owner != NO_SPAN:
+            ctx.documents[lemma] = owner
+        return Speaker(phrase, owner, False)
+    if lemma in ORG_NOUNS and token.tag_ not in ("NNS", "NNPS"):
+        # "the company said": the organisation named earlier; a common noun that
+        # names no one ("the ministry") is no actor, a proper one ("the Kremlin")
+        # is.
+        name_words = [token, *(c for c in token.lefts if c.dep_ == "compound")]
+        if any(w.pos_ == "PROPN" for w in name_words):
+            return Speaker(phrase, phrase, False)  # "the Saudi Interior Ministry"
+        named = ctx.named_org(lemma, token) or owner_of(ctx, token, depth)
+        if named == NO_SPAN and definite:  # "the ministry" after "Russia's ministry"
+            named = _earlier_document(ctx, token, depth)
+        return Speaker(phrase, named, False)
+    return Speaker(phrase, NO_SPAN, False)
+
+
+def _plural(token: Token) -> bool:
+    """A plural noun phrase: a plural noun, or nouns joined by "and"."""
+    if token.tag_ in ("NNS", "NNPS") or token.lower_ in ("they", "them", "we"):
+        return True
+    return any(c.dep_ == "conj" for c in token.children) and any(
+        c.dep_ == "cc" and c.lower_ == "and" for c in token.children
+    )
+
+
+def _agrees(ctx: Context, wanted: str, span: tuple[int, int]) -> bool:
+    """Whether the person at ``span`` can be "he" (wanted "m") or "she" ("f"): yes
+    unless the article says otherwise."""
+    if not wanted:
+        return True
+    gender = ctx.gender_of(span)
+    return not gender or gender == wanted
+
+
+def pronoun_antecedent(ctx: Context, pronoun: Token, depth: int) -> tuple[int, int]:
+    """Resolve he/she/it/they: the previous sentence's subject, else the previous
+    quote's speaker, else the nearest person mentioned before the pronoun."""
+    lower = pronoun.lower_
+    if lower in FIRST_PERSON or depth > 3 or pronoun.i in ctx.resolving:
+        return NO_SPAN
+    ctx.resolving.add(pronoun.i)
+    try:
+        personal = lower in PERSON_PRONOUNS
+        wanted = GENDERED_WORDS.get(lower, "")
+        sentence = pronoun.sent
+        # Subjects earlier in the same sentence, then in up to three sentences back.
+        candidates: list[Token] = []
+        for token in sentence:
+            if token.i >= pronoun.i:
+                break
+            if token.dep_ in SPEAKER_DEPS and not ctx.quoted[token.i]:
+                # "Thomas' sister pleaded with him": the owner comes after the noun
+                owners = [c for c in token.children if c.dep_ == "poss"]
+                candidates.extend([*owners, token])
+        candidates.reverse()
+        previous = sentence.start - 1
+        for _ in range(3):
+            if previous < 0:
+                break
+            prev_sent = ctx.doc[previous].sent
+            subjects = [
+                t for t in prev_sent if t.dep_ in SPEAKER_DEPS and not ctx.quoted[t.i]
+            ]
+            subjects = [
+                r for r in (repair_subject(ctx, t, t.head) for t in subjects) if r
+            ]
+            roots = [t for t in subjects if t.head.dep_ == "ROOT"]
+            if not roots and prev_sent.root.pos_ in ("NOUN", "PROPN"):
+                roots = [prev_sent.root]  # "Her opponent, X, conceded ...": no verb
+            candidates.extend(roots + [t for t in subjects if t not in roots])
+            previous = prev_sent.start - 1
+        # The speaker of the latest quote goes after the previous sentence's subject.
+        first_back = sentence.start - 1
+        cutoff = ctx.doc[first_back].sent.start if first_back >= 0 else 0
+        split = sum(1 for c in candidates if c.i >= cutoff)
+        recent = [s for at, s in ctx.speakers if at < pronoun.idx]
+        quoted_speaker = recent[-1:] if recent else []
+        ordered: list[Token | Speaker] = [*candidates[:split], *quoted_speaker]
+        ordered += candidates[split:]
+        for candidate in ordered:
+            if isinstance(candidate, Speaker):
+                speaker = candidate
+            elif candidate.lower_ in RELATIVE_PRONOUNS | FIRST_PERSON:
+                continue
+            elif personal and _plural(candidate):
+                continue  # "he" is not "the Sams" nor "Carper and Leahy"
+            else:
+                speaker = resolve(ctx, candidate, depth + 1)
+            if speaker.antecedent == NO_SPAN:
+                continue
+            ent = entity_in(ctx, *speaker.antecedent)
+            label = ent.label_ if ent is not None else ""
+            if personal and not _agrees(ctx, wanted, speaker.antecedent):
+                continue  # "she" is not the man named just before
+            if personal and (label == "PERSON" or speaker.is_person):
+                return speaker.antecedent
+            verb = candidate.head if isinstance(candidate, Token) else None
+            surname = " " not in ctx.text[speaker.antecedent[0] : speaker.antecedent[1]]
+            said = (verb is not None and is_cue_verb(verb)) or verb is None
+            if personal and label in ("GPE", "ORG", "") and said and surname:
+                # "Paris claims ...", "Wilkins said ...": the small model often takes
+                # a surname for a place or a company; one that speaks is a person.
+                return speaker.antecedent
+            if not personal and label in ("ORG", "GPE", "NORP"):
+                return speaker.antecedent
+            if lower == "it" and not label and not speaker.is_person:
+                return speaker.antecedent
+        if personal:
+            for ent in reversed(ctx.ents):
+                if (
+                    ent.end <= pronoun.i
+                    and ent.label_ == "PERSON"
+                    and ent.start_char >= ctx.headline_end
+                    and _agrees(ctx, wanted, (ent.start_char, ent.end_char))
+                ):
+                    return ent.start_char, ent.end_char
+        return NO_SPAN
+    finally:
+        ctx.resolving.discard(pronoun.i)
