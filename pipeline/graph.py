@@ -22,10 +22,11 @@ from newsbeam.transforms.actors import (
     ResolveWithStoredActors,
     SummariseActors,
 )
+from newsbeam.transforms.extract import Analyse
 from newsbeam.transforms.feeds import ReadFeeds
 from newsbeam.transforms.fetch import FetchFullText
 from newsbeam.transforms.http import FetchOptions
-from newsbeam.transforms.nlp import Analyse, StartModelLoadFn
+from newsbeam.transforms.nlp import StartModelLoadFn
 from newsbeam.transforms.sinks import (
     ReadStored,
     WriteDatasets,
