@@ -182,3 +182,30 @@ def test_a_third_extractor_is_a_small_class_with_its_own_dead_letters(break_fusi
             equal_to(["anna-berg", "oslo"]),
             label="MentionsUnaffected",
         )
+
+
+@pytest.mark.parametrize("mode", [[], ["--streaming"]])
+def test_print_graph_shows_parse_and_both_extractors_and_runs_nothing(
+    tmp_path, capsys, mode
+):
+    from newsbeam.pipeline.cli import main
+
+    output = tmp_path / "out"
+    feeds = REPO / "examples" / "feeds" / "local.txt"
+    argv = ["ingest", "--feeds", str(feeds), "--output", str(output), *mode]
+    assert main([*argv, "--print-graph"]) == 0
+    dot = capsys.readouterr().out
+    assert dot.startswith("digraph") and dot.rstrip().endswith("}")
+    for edge in (
+        '"FetchFullText" -> "Parse"',
+        '"Parse" -> "ExtractEntities"',
+        '"Parse" -> "ExtractQuotes"',
+        '"ExtractEntities" -> "ResolveActors"',
+        '"ExtractQuotes" -> "ResolveActors"',
+        '"Parse" -> "AllDeadLetters" [label="dead_letters"]',
+    ):
+        assert edge in dot
+    source = "PollFeedList" if mode else "FeedSources"
+    assert f'"{source}" -> "ReadFeeds"' in dot
+    assert ('"SummariseActors"' in dot) is not bool(mode)  # batch-only step
+    assert not output.exists()  # built, never run: nothing written
