@@ -8,7 +8,7 @@ numbers say where an end-to-end second goes:
   does for a local feed), against plain ``feedparser.parse`` with its defaults;
 * cleaning: ``text.item_to_article`` (HTML to text, ids, language, word count);
 * NLP: ``nlp.pipe`` with the pipeline's batch size, model load timed apart;
-* extraction: ``nlp.analyse_doc`` (``entities.extract_mentions`` +
+* extraction: ``extract.analyse_doc`` (``entities.extract_mentions`` +
   ``quotes.extract_quotes`` + rows), also split into its two extractors;
 * writing: ``sinks.write_partition`` for every partition of articles, mentions, quotes.
 
@@ -32,7 +32,7 @@ logging.disable(logging.WARNING)  # Beam's import-time chatter
 
 import feedparser  # noqa: E402
 from newsbeam.schemas import DATASETS  # noqa: E402
-from newsbeam.transforms import feeds, sinks, text  # noqa: E402
+from newsbeam.transforms import extract, feeds, sinks, text  # noqa: E402
 from newsbeam.transforms import nlp as nlp_stage  # noqa: E402
 from newsbeam.transforms.actors import ActorRegistry  # noqa: E402
 from newsbeam.transforms.common import utc_now  # noqa: E402
@@ -121,7 +121,7 @@ def nlp_stage_costs(articles: list, model: str, batch_size: int) -> tuple[dict, 
         now = time.perf_counter()
         parse_s += now - mark
         parses += 1
-        mentions, quotes = nlp_stage.analyse_doc(doc, article, registry)
+        mentions, quotes = extract.analyse_doc(doc, article, registry)
         after = time.perf_counter()
         analyse_s += after - now
         extract_mentions(doc, registry)

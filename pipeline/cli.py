@@ -127,6 +127,14 @@ def ingest(argv: list[str]) -> int:
     unknown = _unknown_flags(PipelineOptions, argv)
     if unknown:
         return _fail(f"unknown option {unknown[0]} (see 'newsbeam ingest --help')")
+    if any(a in ("--print-graph", "--print_graph") for a in argv):
+        from newsbeam.pipeline.runner import graph_dot
+
+        try:
+            print(graph_dot(argv), end="")
+        except UsageError as error:
+            return _fail(str(error))
+        return 0
     _show_job_submission(argv)
     started = time.monotonic()
     try:

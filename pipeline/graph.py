@@ -1,13 +1,13 @@
 """The pipeline graph, which reads as a sentence:
 
-    feeds | ReadFeeds | ToArticles | FetchFullText | Analyse | ResolveActors
-          | WriteDatasets | RecordRun
+    feeds | ReadFeeds | ToArticles | FetchFullText | Parse | ExtractEntities ─┐
+                                                           | ExtractQuotes  ──┴→
+          ResolveActors | WriteDatasets | RecordRun
 
-Batch and streaming share it. Streaming changes only the source (a poll tick that
-re-reads the feed list), the dedup (keyed state across polls instead of one group per
-id) and the write (a commit per window instead of one per partition at the end); the
-whole-run steps are batch-only: streaming resolves people against the actors earlier
-runs stored, and leaves the actors table to batch runs.
+One chain per mode. Streaming changes only the source (a poll tick that re-reads
+the feed list), the dedup (keyed state across polls instead of one group per id),
+the actor step (against the actors earlier runs stored, with no wait for the end)
+and the write (a commit per window); the whole-run steps are batch-only.
 """
 
 from __future__ import annotations
@@ -22,10 +22,12 @@ from newsbeam.transforms.actors import (
     ResolveWithStoredActors,
     SummariseActors,
 )
+from newsbeam.transforms.common import DEAD_LETTERS
+from newsbeam.transforms.extract import ROWS, ExtractEntities, ExtractQuotes
 from newsbeam.transforms.feeds import ReadFeeds
 from newsbeam.transforms.fetch import FetchFullText
 from newsbeam.transforms.http import FetchOptions
-from newsbeam.transforms.nlp import Analyse, StartModelLoadFn
+from newsbeam.transforms.nlp import PARSED, Parse, StartModelLoadFn
 from newsbeam.transforms.sinks import (
     ReadStored,
     WriteDatasets,
@@ -73,78 +75,125 @@ class Settings:
 
 def build(pipeline: beam.Pipeline, settings: Settings) -> None:
     """Adds newsbeam's graph, batch or streaming, to ``pipeline``."""
-    streaming = settings.streaming
-    source_failures = []
-    if streaming:
-        polled = pipeline | "PollFeedList" >> PollFeedList(
-            list(settings.feed_specs or settings.feeds),
-            settings.poll_interval,
-            settings.max_polls,
-            settings.duration,
-        )
-        sources = polled["feeds"]
-        source_failures.append(polled["dead_letters"])
+    if settings.streaming:
+        build_streaming(pipeline, settings)
     else:
-        sources = pipeline | "FeedSources" >> beam.Create(list(settings.feeds))
-    read = sources | "ReadFeeds" >> ReadFeeds(
-        settings.fetch, settings.feed_state, spread=not streaming
+        build_batch(pipeline, settings)
+
+
+def build_batch(pipeline: beam.Pipeline, settings: Settings) -> None:
+    """Feeds once → datasets, with whole-run steps (dedup against the stored
+    articles, actors resolved across every article, the actors table)."""
+    stored_ids = pipeline | "StoredArticleIds" >> ReadStored(
+        settings.output, read_article_ids, listing=stored_article_files
     )
-    _ = read["items"] | "StartModelLoad" >> beam.ParDo(
-        StartModelLoadFn(settings.spacy_model)
+    stored_actors = pipeline | "StoredActors" >> ReadStored(
+        settings.output, read_actor_records
     )
-    if streaming:
-        dedup = DedupAcrossPolls(settings.retention_seconds, settings.output)
-        unique = read["items"] | "ToArticles" >> ToArticles(dedup=dedup)
-    else:
-        stored_ids = pipeline | "StoredArticleIds" >> ReadStored(
-            settings.output, read_article_ids, listing=stored_article_files
-        )
-        unique = read["items"] | "ToArticles" >> ToArticles(stored_ids)
-    articles = unique["articles"] | "FetchFullText" >> FetchFullText(
-        settings.fetch_articles, settings.fetch
+    read = (
+        pipeline
+        | "FeedSources" >> beam.Create(list(settings.feeds))
+        | "ReadFeeds" >> ReadFeeds(settings.fetch, settings.feed_state, spread=True)
     )
-    analysis = articles | "Analyse" >> Analyse(
-        settings.spacy_model, settings.actor_aliases, settings.nlp_batch_size
+    _ = read["items"] | "StartModelLoad" >> _start_model_load(settings)
+    unique = read["items"] | "ToArticles" >> ToArticles(stored_ids)
+    articles = unique["articles"] | "FetchFullText" >> _fetch_full_text(settings)
+    parsed = articles | "Parse" >> _parse(settings)
+    mentions = parsed[PARSED] | "ExtractEntities" >> ExtractEntities(
+        settings.actor_aliases
     )
-    datasets = {"articles": articles}
-    if streaming:
-        resolved = {
-            "mentions": analysis["mentions"],
-            "quotes": analysis["quotes"],
-        } | "ResolveActors" >> ResolveWithStoredActors(
-            read_actor_records(settings.output)
-        )
-        datasets.update(mentions=resolved["mentions"], quotes=resolved["quotes"])
-    else:
-        stored_actors = pipeline | "StoredActors" >> ReadStored(
-            settings.output, read_actor_records
-        )
-        resolved = {
-            "mentions": analysis["mentions"],
-            "quotes": analysis["quotes"],
-        } | "ResolveActors" >> ResolveAcrossArticles(stored_actors)
-        datasets.update(
-            mentions=resolved["mentions"],
-            quotes=resolved["quotes"],
-            actors=resolved["mentions"]
-            | "SummariseActors" >> SummariseActors(stored_actors),
-        )
-    datasets["dead_letters"] = (
-        *source_failures,
-        read["dead_letters"],
-        unique["dead_letters"],
-        analysis["dead_letters"],
+    quotes = parsed[PARSED] | "ExtractQuotes" >> ExtractQuotes(settings.actor_aliases)
+    resolved = {
+        "mentions": mentions[ROWS],
+        "quotes": quotes[ROWS],
+    } | "ResolveActors" >> ResolveAcrossArticles(stored_actors)
+    dead_letters = (
+        read[DEAD_LETTERS],
+        unique[DEAD_LETTERS],
+        parsed[DEAD_LETTERS],
+        mentions[DEAD_LETTERS],
+        quotes[DEAD_LETTERS],
     ) | "AllDeadLetters" >> beam.Flatten()
-    written = datasets | "WriteDatasets" >> WriteDatasets(
-        settings.output, settings.window_seconds if streaming else None
+    datasets = {
+        "articles": articles,
+        "mentions": resolved["mentions"],
+        "quotes": resolved["quotes"],
+        "dead_letters": dead_letters,
+        "actors": resolved["mentions"]
+        | "SummariseActors" >> SummariseActors(stored_actors),
+    }
+    written = datasets | "WriteDatasets" >> WriteDatasets(settings.output)
+    _record(settings, read, unique, datasets, written)
+
+
+def build_streaming(pipeline: beam.Pipeline, settings: Settings) -> None:
+    """Poll the feed list until stopped → datasets committed per window. No step
+    waits for the end: dedup is keyed state across polls, people resolve against
+    the actors earlier batch runs stored, and the actors table is left to batch."""
+    polled = pipeline | "PollFeedList" >> PollFeedList(
+        list(settings.feed_specs or settings.feeds),
+        settings.poll_interval,
+        settings.max_polls,
+        settings.duration,
     )
+    read = polled["feeds"] | "ReadFeeds" >> ReadFeeds(
+        settings.fetch, settings.feed_state, spread=False
+    )
+    _ = read["items"] | "StartModelLoad" >> _start_model_load(settings)
+    unique = read["items"] | "ToArticles" >> ToArticles(
+        dedup=DedupAcrossPolls(settings.retention_seconds, settings.output)
+    )
+    articles = unique["articles"] | "FetchFullText" >> _fetch_full_text(settings)
+    parsed = articles | "Parse" >> _parse(settings)
+    mentions = parsed[PARSED] | "ExtractEntities" >> ExtractEntities(
+        settings.actor_aliases
+    )
+    quotes = parsed[PARSED] | "ExtractQuotes" >> ExtractQuotes(settings.actor_aliases)
+    resolved = {
+        "mentions": mentions[ROWS],
+        "quotes": quotes[ROWS],
+    } | "ResolveActors" >> ResolveWithStoredActors(read_actor_records(settings.output))
+    dead_letters = (
+        polled[DEAD_LETTERS],
+        read[DEAD_LETTERS],
+        unique[DEAD_LETTERS],
+        parsed[DEAD_LETTERS],
+        mentions[DEAD_LETTERS],
+        quotes[DEAD_LETTERS],
+    ) | "AllDeadLetters" >> beam.Flatten()
+    datasets = {
+        "articles": articles,
+        "mentions": resolved["mentions"],
+        "quotes": resolved["quotes"],
+        "dead_letters": dead_letters,
+    }
+    written = datasets | "WriteDatasets" >> WriteDatasets(
+        settings.output, settings.window_seconds
+    )
+    _record(settings, read, unique, datasets, written)
+
+
+def _start_model_load(settings: Settings) -> beam.PTransform:
+    return beam.ParDo(StartModelLoadFn(settings.spacy_model))
+
+
+def _fetch_full_text(settings: Settings) -> beam.PTransform:
+    return FetchFullText(settings.fetch_articles, settings.fetch)
+
+
+def _parse(settings: Settings) -> beam.PTransform:
+    return Parse(settings.spacy_model, settings.nlp_batch_size)
+
+
+def _record(settings: Settings, read, unique, datasets: dict, written: dict) -> None:
+    """The run record, from every stream the run counts."""
     all_written = tuple(written.values()) | "AllWrites" >> beam.Flatten()
     _ = {
         "feeds": read["feeds"],
-        "articles": articles,
+        "articles": datasets["articles"],
         "duplicates": unique["duplicates"],
         "dead_letters": datasets["dead_letters"],
         "mentions": datasets["mentions"],
         "quotes": datasets["quotes"],
         "written": all_written,
-    } | "RecordRun" >> RecordRun(settings.run_meta(), streaming=streaming)
+    } | "RecordRun" >> RecordRun(settings.run_meta(), streaming=settings.streaming)

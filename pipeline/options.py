@@ -165,3 +165,12 @@ class NewsbeamOptions(PipelineOptions):
             help="Name of this run's record under OUTPUT/_runs/ (default: UTC time "
             "plus a random suffix).",
         )
+        parser.add_argument(
+            "--print-graph",
+            "--print_graph",
+            dest="print_graph",
+            action="store_true",
+            help="Print the pipeline graph these options would run (batch, or "
+            "streaming with --streaming) as Graphviz DOT, and exit without running "
+            "or writing anything. Render it with: dot -Tsvg -o graph.svg.",
+        )

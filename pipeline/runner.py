@@ -134,7 +134,9 @@ def check_output_writable(output: str) -> None:
         raise UsageError(f"output not writable: {output} ({reason})") from error
 
 
-def settings_from(options: PipelineOptions, runner_name: str) -> Settings:
+def settings_from(
+    options: PipelineOptions, runner_name: str, check_output: bool = True
+) -> Settings:
     ours = options.view_as(NewsbeamOptions)
     if not ours.feeds:
         raise UsageError("no feeds given: use --feeds URL|FILE|LIST|OPML (repeatable)")
@@ -179,7 +181,8 @@ def settings_from(options: PipelineOptions, runner_name: str) -> Settings:
     output = ours.output
     if "://" not in output:
         output = os.path.abspath(output)
-    check_output_writable(output)
+    if check_output:
+        check_output_writable(output)
     fetch = FetchOptions(
         connect_timeout=ours.http_timeout,
         read_timeout=ours.http_timeout,
@@ -236,6 +239,21 @@ def _stop_on_signals(streaming: bool):
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def graph_dot(argv: list[str] | None = None) -> str:
+    """The graph ``run(argv)`` would run, as Graphviz DOT: built from the same
+    options, never run, and nothing written (no output probe, no feed request)."""
+    from newsbeam.pipeline.graphviz import to_dot
+
+    options = PipelineOptions(argv)
+    FileSystems.set_options(options)
+    runner, runner_name = describe_runner(options)
+    settings = settings_from(options, runner_name, check_output=False)
+    pipeline = beam.Pipeline(runner=runner, options=options)
+    build(pipeline, settings)
+    mode = "streaming" if settings.streaming else "batch"
+    return to_dot(pipeline, f"newsbeam ingest ({mode})")
 
 
 def run(argv: list[str] | None = None) -> Outcome:

@@ -11,7 +11,8 @@ from apache_beam.testing.util import assert_that, equal_to
 from conftest import TEST_RUNNER, make_article
 from newsbeam.schemas import Article
 from newsbeam.transforms.common import DEAD_LETTERS
-from newsbeam.transforms.nlp import Analyse, ModelNotInstalledError, check_model
+from newsbeam.transforms.extract import Analyse
+from newsbeam.transforms.nlp import ModelNotInstalledError, check_model
 
 pytestmark = pytest.mark.model
 

@@ -211,3 +211,55 @@ def test_portable_runner_with_external_workers_matches_fnapi(
     assert not [f for f in data_files(portable) if ".inprogress" in f]
     assert the_record(portable)["runner"] == "PortableRunner"
     assert the_record(portable)["counts"] == the_record(local)["counts"]
+
+
+def test_parse_and_extract_across_a_stage_boundary_on_the_portable_runner(
+    portable_services,
+):
+    """With a Reshuffle between Parse and the extractors, the parsed articles leave
+    the parsing worker as bytes (the registered coder) and are decoded by another
+    harness: the rows equal the fused in-process run's."""
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.testing.test_pipeline import TestPipeline
+    from apache_beam.testing.util import assert_that, equal_to
+    from conftest import make_article
+    from newsbeam.transforms.extract import Analyse
+
+    job_endpoint, worker_pool, _logs = portable_services
+    articles = [
+        make_article(p.stem, text=p.read_text(encoding="utf-8"))
+        for p in sorted((REPO / "eval" / "articles").glob("*.txt"))[:8]
+    ]
+    # What a fused in-process run gives (tests/test_extract.py proves the two equal).
+    from newsbeam.transforms.actors import default_registry
+    from newsbeam.transforms.extract import analyse_doc
+    from newsbeam.transforms.nlp import DEFAULT_MODEL, load_model
+
+    model, registry = load_model(DEFAULT_MODEL), default_registry(None)
+    expected = {"mentions": [], "quotes": []}
+    with model.memory_zone():
+        for article, doc in zip(
+            articles, model.pipe(a.text for a in articles), strict=True
+        ):
+            mentions, quotes = analyse_doc(doc, article, registry)
+            expected["mentions"] += [repr(m) for m in mentions]
+            expected["quotes"] += [repr(q) for q in quotes]
+    assert expected["quotes"]
+
+    options = PipelineOptions(
+        [
+            "--runner=PortableRunner",
+            f"--job_endpoint={job_endpoint}",
+            "--environment_type=EXTERNAL",
+            f"--environment_config={worker_pool}",
+        ]
+    )
+    with TestPipeline(options=options) as p:
+        out = p | beam.Create(articles) | Analyse(break_fusion=True)
+        for name in ("mentions", "quotes"):
+            assert_that(
+                out[name] | f"Repr{name}" >> beam.Map(repr),
+                equal_to(expected[name]),
+                label=f"Same{name}",
+            )

@@ -1,38 +1,45 @@
-"""One spaCy parse per English article, yielding both mentions and quotes.
+"""Parse: one spaCy parse per English article, handed to the extractors.
 
 The model loads once per worker process (``DoFn.setup`` behind a ``Shared`` handle),
 articles go through ``nlp.pipe`` in batches, and each batch is parsed inside
 ``nlp.memory_zone()`` so that a long-running worker's vocabulary does not grow without
-bound. ``Doc`` objects never leave the DoFn: only plain ``Mention`` and ``Quote`` rows
-do.
+bound. ``Parse`` emits one ``ParsedArticle`` per article; the extractors in
+``transforms.extract`` (entities, quotes, and any a user adds) each consume them.
+
+A ``Doc`` belongs to the memory zone it was made in, so a ``ParsedArticle`` is only
+valid while its batch's zone is open:
+
+* fused with its consumers (the usual case: Beam runs the extractors inside the same
+  bundle, as each article is emitted), the extractors read the live ``Doc`` and the
+  article is closed when the zone ends: any later use raises ``ParsedArticleClosed``;
+* across a stage boundary (a runner that does not fuse, a Reshuffle) the registered
+  ``ParsedArticleCoder`` encodes it while the zone is still open, as spaCy's
+  ``DocBin`` bytes with their strings, and the consumer decodes it inside a memory
+  zone of its own vocabulary, so a worker without the model reads it too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import pickle
 import threading
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import Any
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils import shared
 from apache_beam.utils.timestamp import Timestamp
-from newsbeam.schemas import Article, Mention, Quote
-from newsbeam.transforms.actors import ActorRegistry, slugify
+from newsbeam.schemas import Article
 from newsbeam.transforms.common import (
     DEAD_LETTERS,
     OncePerProcess,
     dead_letter,
     one_line,
-    stable_id,
 )
-
-if TYPE_CHECKING:  # the extractors import spaCy: only the workers that parse need it
-    from newsbeam.transforms.entities import EntityMention
-    from newsbeam.transforms.quotes import QuoteFinding
 
 LOG = logging.getLogger("newsbeam")
 
@@ -41,6 +48,7 @@ ANALYSED_LANGUAGES = frozenset({"en"})
 PIPE_BATCH_SIZE = 32
 ZONE_BATCHES = 4  # nlp.pipe batches per memory zone (one Beam batch of articles)
 PROGRESS_EVERY_SECONDS = 30.0
+PARSED = "parsed"  # tag of Parse's main output
 
 
 class ModelNotInstalledError(RuntimeError):
@@ -88,106 +96,153 @@ def load_model(name: str):
     return nlp
 
 
-# --------------------------------------------------------------------- pure logic
+# ------------------------------------------------------------------ parsed article
 
 
-def to_mention(article: Article, entity: EntityMention) -> Mention:
-    return Mention(
-        mention_id=stable_id(
-            article.article_id, "mention", str(entity.start_char), str(entity.end_char)
-        ),
-        article_id=article.article_id,
-        actor_id=entity.actor_id,
-        actor_name=entity.actor_name,
-        actor_type=entity.actor_type,
-        actor_country=entity.country or None,
-        label=entity.label,
-        text=entity.text,
-        start_char=entity.start_char,
-        end_char=entity.end_char,
-        published_at=article.published_at,
-    )
+class ParsedArticleClosed(RuntimeError):
+    """A parsed article was used after the memory zone of its ``Doc`` ended."""
 
 
-def speaker_actor(
-    finding: QuoteFinding, entities: list[EntityMention], text: str
-) -> tuple[str | None, str | None, str | None]:
-    """The actor a quote's speaker resolves to: ``(actor_id, name, country)``, or
-    ``(None, None, None)`` when the speaker is not known."""
-    start, end = finding.antecedent_start_char, finding.antecedent_end_char
-    if start < 0 or end <= start:
-        return None, None, None
-    from newsbeam.transforms.entities import actor_at
+class ParsedArticle:
+    """An article and its parse, as the extractors receive it.
 
-    entity = actor_at(entities, start, end)
-    if entity is not None:
-        return entity.actor_id, entity.actor_name, entity.country or None
-    name = " ".join(text[start:end].split())
-    return (slugify(name), name, None) if name else (None, None, None)
+    Holds either the live ``Doc`` (valid until ``close``) or the ``DocBin`` bytes a
+    coder made of it. ``open_doc`` gives the extractors a ``Doc`` either way, and
+    ``memo`` lets two extractors of one live article share a derived value (the
+    entities both the mention and the quote extractor need) instead of computing it
+    twice; a decoded copy computes its own.
+    """
+
+    __slots__ = ("article", "_doc", "_data", "_closed", "_memo")
+
+    def __init__(self, article: Article, doc=None, data: bytes | None = None) -> None:
+        if (doc is None) == (data is None):
+            raise ValueError("a parsed article holds a Doc or its bytes, not both")
+        self.article = article
+        self._doc = doc
+        self._data = data
+        self._closed = False
+        self._memo: dict[str, Any] = {}
+
+    @property
+    def is_live(self) -> bool:
+        return self._doc is not None
+
+    def close(self) -> None:
+        """The zone of the live ``Doc`` is ending: nothing may read it any more."""
+        self._doc = None
+        self._memo.clear()
+        self._closed = True
+
+    def to_bytes(self) -> bytes:
+        """The ``Doc`` as ``DocBin`` bytes, strings included (no model needed)."""
+        if self._data is not None:
+            return self._data
+        if self._closed:
+            raise ParsedArticleClosed(self._closed_message())
+        from spacy.tokens import DocBin
+
+        return DocBin(docs=[self._doc], store_user_data=False).to_bytes()
+
+    @contextlib.contextmanager
+    def open_doc(self) -> Iterator:
+        """The ``Doc``: the live one, or one decoded inside a memory zone of this
+        process's decoding vocabulary, valid until the block ends."""
+        if self._doc is not None:
+            yield self._doc
+            return
+        if self._closed:
+            raise ParsedArticleClosed(self._closed_message())
+        from spacy.tokens import DocBin
+
+        vocab = _decoding_vocab()
+        with _DECODE_LOCK, vocab.memory_zone():
+            [doc] = DocBin().from_bytes(self._data).get_docs(vocab)
+            yield doc
+
+    def memo(self, key: str, make):
+        """``make()`` once per parsed article, shared by its consumers."""
+        if self._closed:
+            raise ParsedArticleClosed(self._closed_message())
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
+
+    def _closed_message(self) -> str:
+        return (
+            f"article {self.article.article_id}: its Doc was used after the memory "
+            "zone it was parsed in ended"
+        )
+
+    def __reduce__(self):
+        # Pickled (by a runner that ignores the registered coder): bytes, never the
+        # Doc itself, whose pickle would carry the whole vocabulary.
+        return _from_bytes, (self.article, self.to_bytes())
+
+    def __repr__(self) -> str:
+        state = "live" if self.is_live else "closed" if self._closed else "bytes"
+        return f"ParsedArticle({self.article.article_id}, {state})"
 
 
-def to_quote(
-    article: Article, finding: QuoteFinding, entities: list[EntityMention]
-) -> Quote:
-    speaker_id, speaker_name, speaker_country = speaker_actor(
-        finding, entities, article.text
-    )
-    has_speaker = finding.speaker_end_char > finding.speaker_start_char >= 0
-    return Quote(
-        quote_id=stable_id(
-            article.article_id, "quote", str(finding.start_char), str(finding.end_char)
-        ),
-        article_id=article.article_id,
-        speaker_id=speaker_id,
-        speaker_name=speaker_name,
-        speaker_text=finding.speaker_text or None,
-        speaker_role=getattr(finding, "speaker_role", None),
-        speaker_country=speaker_country,
-        quote=finding.quote,
-        segments=tuple(
-            getattr(finding, "segments", None)
-            or ((finding.start_char, finding.end_char),)
-        ),
-        kind=finding.kind,
-        cue=finding.cue or None,
-        start_char=finding.start_char,
-        end_char=finding.end_char,
-        speaker_start_char=finding.speaker_start_char if has_speaker else None,
-        speaker_end_char=finding.speaker_end_char if has_speaker else None,
-        rule=finding.rule,
-        confidence=float(finding.confidence),
-        published_at=article.published_at,
-    )
+def _from_bytes(article: Article, data: bytes) -> ParsedArticle:
+    return ParsedArticle(article, data=data)
 
 
-def analyse_doc(
-    doc, article: Article, registry: ActorRegistry
-) -> tuple[list[Mention], list[Quote]]:
-    """Mentions and quotes of one parsed article, as plain rows."""
-    from newsbeam.transforms.entities import extract_mentions
-    from newsbeam.transforms.quotes import extract_quotes
+_DECODE_LOCK = threading.Lock()  # memory zones are per vocabulary, not per thread
 
-    entities = extract_mentions(doc, registry, article.text)
-    mentions = [to_mention(article, entity) for entity in entities]
-    findings = extract_quotes(doc, article.text)
-    quotes = [to_quote(article, finding, entities) for finding in findings]
-    return mentions, quotes
+
+def _make_decoding_vocab():
+    """English lexical attributes and syntax iterators, no trained weights: what a
+    decoded ``Doc`` needs for ``like_num``, ``is_stop`` or ``noun_chunks``."""
+    import spacy
+
+    return spacy.blank("en").vocab
+
+
+_DECODING_VOCAB = OncePerProcess(_make_decoding_vocab)
+
+
+def _decoding_vocab():
+    return _DECODING_VOCAB.result()
+
+
+class ParsedArticleCoder(beam.coders.Coder):
+    """Encodes a parsed article as its article and ``DocBin`` bytes.
+
+    Used only where the runner does not fuse ``Parse`` with the extractors; the
+    bytes are made while the batch's memory zone is still open (Beam encodes an
+    element for a stage boundary as it is emitted).
+    """
+
+    def encode(self, value: ParsedArticle) -> bytes:
+        return pickle.dumps((value.article, value.to_bytes()), protocol=5)
+
+    def decode(self, encoded: bytes) -> ParsedArticle:
+        article, data = pickle.loads(encoded)
+        return ParsedArticle(article, data=data)
+
+    def is_deterministic(self) -> bool:
+        return False
+
+    def to_type_hint(self):
+        return ParsedArticle
+
+
+beam.coders.registry.register_coder(ParsedArticle, ParsedArticleCoder)
 
 
 # -------------------------------------------------------------------------- Beam
 
 
 class _ModelHandle:
-    """What a worker process keeps once: the model and the actor registry.
+    """What a worker process keeps once: the model, and a lock to take turns.
 
-    The threads of one process (``--direct_running_mode=multi_threading``) share it
-    and take turns: a spaCy pipeline is not safe to run from two threads at once,
-    least of all inside memory zones (one thread's zone frees the other's strings).
+    A spaCy pipeline is not safe to run from two threads at once, least of all
+    inside memory zones (one thread's zone frees the other's strings).
     """
 
-    def __init__(self, model_name: str, aliases: str | None) -> None:
+    def __init__(self, model_name: str) -> None:
         self.nlp = _model(model_name).result()
-        self.registry = ActorRegistry.load(aliases)
         self.lock = threading.Lock()
 
 
@@ -227,47 +282,51 @@ class StartModelLoadFn(beam.DoFn):
         return iter(())
 
 
-class AnalyseBatchFn(beam.DoFn):
-    """Parses a batch of articles with ``nlp.pipe`` and emits mentions and quotes."""
+class ParseBatchFn(beam.DoFn):
+    """Parses a batch of articles with ``nlp.pipe``; emits one ``ParsedArticle``
+    each, inside the batch's memory zone, and closes them when the zone ends."""
 
-    def __init__(self, model_name: str, aliases: str | None, batch_size: int) -> None:
+    def __init__(self, model_name: str, batch_size: int) -> None:
         self._model_name = model_name
-        self._aliases = aliases
         self._batch_size = batch_size
         self._shared = shared.Shared()
-        self.articles = Metrics.counter("newsbeam", "articles_analysed")
-        self.words = Metrics.counter("newsbeam", "words_analysed")
-        self.mentions = Metrics.counter("newsbeam", "mentions")
-        self.quotes = Metrics.counter("newsbeam", "quotes")
-        self.failures = Metrics.counter("newsbeam", "analysis_failures")
+        self.articles = Metrics.counter("newsbeam", "articles_parsed")
+        self.words = Metrics.counter("newsbeam", "words_parsed")
+        self.failures = Metrics.counter("newsbeam", "parse_failures")
 
     def setup(self) -> None:
         self._handle = None  # acquired with the first batch: a run with nothing new
-        self._done = 0  # to analyse (unchanged feeds) never pays for the model
+        self._done = 0  # to parse (unchanged feeds) never pays for the model
         self._started = time.monotonic()
         self._last_report = self._started
 
     def _model(self) -> _ModelHandle:
         if self._handle is None:
-            key = f"{self._model_name}|{self._aliases}"
             self._handle = self._shared.acquire(
-                lambda: _ModelHandle(self._model_name, self._aliases), tag=key
+                lambda: _ModelHandle(self._model_name), tag=self._model_name
             )
         return self._handle
 
     def process(self, batch: list[Article]) -> Iterator:
         handle = self._model()
-        with handle.lock:  # rows are plain values: they may leave after the zone
-            outputs = list(self._parse_and_extract(batch, handle.nlp))
         # Batching stamped the batch with the end of the window; the rows carry the
         # time they were made, so a streaming window commits them when it closes.
         when = Timestamp.now()
-        for output in outputs:
-            yield beam.pvalue.TaggedOutput(
-                output.tag, TimestampedValue(output.value, when)
-            )
+        with handle.lock:
+            for output in self._parse(batch, handle.nlp):
+                if isinstance(output, ParsedArticle):
+                    try:
+                        yield TimestampedValue(output, when)
+                    finally:
+                        output.close()
+                else:
+                    yield beam.pvalue.TaggedOutput(
+                        DEAD_LETTERS, TimestampedValue(output, when)
+                    )
+        self._report_progress(len(batch))
 
-    def _parse_and_extract(self, batch: list[Article], nlp) -> Iterator:
+    def _parse(self, batch: list[Article], nlp) -> Iterator:
+        """Parsed articles and dead letters, in input order, inside one zone."""
         fits = [a for a in batch if len(a.text) <= nlp.max_length]
         for article in batch:
             if len(article.text) > nlp.max_length:
@@ -279,72 +338,51 @@ class AnalyseBatchFn(beam.DoFn):
                 )
             except (ValueError, RuntimeError, MemoryError):
                 docs = None  # one text spoiled the batch: parse one by one to find it
-            if docs is not None:
-                for article, doc in zip(fits, docs, strict=True):
-                    yield from self._analyse_one(doc, article)
-            else:
-                for article in fits:
+            for index, article in enumerate(fits):
+                if docs is not None:
+                    doc = docs[index]
+                    docs[index] = None  # the ParsedArticle owns it from here
+                else:
                     try:
                         doc = nlp(article.text)
                     except (ValueError, RuntimeError, MemoryError) as error:
                         yield self._failure(article, type(error).__name__, str(error))
                         continue
-                    yield from self._analyse_one(doc, article)
-        self._report_progress(len(batch))
+                self.articles.inc()
+                self.words.inc(article.word_count)
+                yield ParsedArticle(article, doc=doc)
 
     def _failure(self, article: Article, error: str, detail: str):
         self.failures.inc()
-        return beam.pvalue.TaggedOutput(
-            DEAD_LETTERS,
-            dead_letter(
-                "nlp",
-                article.feed_url,
-                error,
-                one_line(f"{article.article_id}: {detail}"),
-                article.url,
-            ),
+        return dead_letter(
+            "nlp",
+            article.feed_url,
+            error,
+            one_line(f"{article.article_id}: {detail}"),
+            article.url,
         )
-
-    def _analyse_one(self, doc, article: Article) -> Iterator:
-        try:
-            mentions, quotes = analyse_doc(doc, article, self._handle.registry)
-        except Exception as error:  # noqa: BLE001 - one odd article must not stop the job
-            yield self._failure(article, type(error).__name__, str(error))
-            return
-        self.articles.inc()
-        self.words.inc(article.word_count)
-        self.mentions.inc(len(mentions))
-        self.quotes.inc(len(quotes))
-        for mention in mentions:
-            yield beam.pvalue.TaggedOutput("mentions", mention)
-        for quote in quotes:
-            yield beam.pvalue.TaggedOutput("quotes", quote)
 
     def _report_progress(self, n: int) -> None:
         self._done += n
         now = time.monotonic()
         if now - self._last_report >= PROGRESS_EVERY_SECONDS:
             rate = self._done / max(now - self._started, 1e-9)
-            LOG.info("analysed %d articles in this worker (%.1f/s)", self._done, rate)
+            LOG.info("parsed %d articles in this worker (%.1f/s)", self._done, rate)
             self._last_report = now
 
 
-class Analyse(beam.PTransform):
-    """Articles → ``{"mentions", "quotes", "dead_letters"}`` with one parse each.
+class Parse(beam.PTransform):
+    """Articles → ``{"parsed": ParsedArticle, "dead_letters"}``, one parse each.
 
     Only languages the model reads are parsed; other articles are still written to
     ``articles`` by the caller, just not analysed.
     """
 
     def __init__(
-        self,
-        model_name: str = DEFAULT_MODEL,
-        aliases: str | None = None,
-        batch_size: int = PIPE_BATCH_SIZE,
+        self, model_name: str = DEFAULT_MODEL, batch_size: int = PIPE_BATCH_SIZE
     ) -> None:
         super().__init__()
         self._model_name = model_name
-        self._aliases = aliases
         self._batch_size = batch_size
 
     def expand(self, articles):
@@ -359,13 +397,10 @@ class Analyse(beam.PTransform):
                 min_batch_size=self._batch_size * ZONE_BATCHES,
                 max_batch_size=self._batch_size * ZONE_BATCHES,
             )
-            | "ParseAndExtract"
-            >> beam.ParDo(
-                AnalyseBatchFn(self._model_name, self._aliases, self._batch_size)
-            ).with_outputs("mentions", "quotes", DEAD_LETTERS)
+            | "ParseBatches"
+            >> beam.ParDo(ParseBatchFn(self._model_name, self._batch_size))
+            # The type picks the registered coder where the runner does not fuse.
+            .with_output_types(ParsedArticle)
+            .with_outputs(DEAD_LETTERS, main=PARSED)
         )
-        return {
-            "mentions": results.mentions,
-            "quotes": results.quotes,
-            "dead_letters": results[DEAD_LETTERS],
-        }
+        return {PARSED: results[PARSED], DEAD_LETTERS: results[DEAD_LETTERS]}
