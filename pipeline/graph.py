@@ -23,7 +23,7 @@ from newsbeam.transforms.actors import (
     SummariseActors,
 )
 from newsbeam.transforms.feeds import ReadFeeds
-from newsbeam.transforms.fetch import FetchFullText
+from newsbeam.transforms.fetch import PAGE_CONCURRENCY, FetchFullText
 from newsbeam.transforms.http import FetchOptions
 from newsbeam.transforms.nlp import Analyse, StartModelLoadFn
 from newsbeam.transforms.sinks import (
@@ -59,6 +59,8 @@ class Settings:
     duration: float | None = None
     window_seconds: float = 60.0
     retention_seconds: float = 14 * 24 * 3600.0
+    obey_robots: bool = True
+    page_concurrency: int = PAGE_CONCURRENCY
 
     def run_meta(self) -> RunMeta:
         return RunMeta(
@@ -100,9 +102,13 @@ def build(pipeline: beam.Pipeline, settings: Settings) -> None:
             settings.output, read_article_ids, listing=stored_article_files
         )
         unique = read["items"] | "ToArticles" >> ToArticles(stored_ids)
-    articles = unique["articles"] | "FetchFullText" >> FetchFullText(
-        settings.fetch_articles, settings.fetch
+    fetched = unique["articles"] | "FetchFullText" >> FetchFullText(
+        settings.fetch_articles,
+        settings.fetch,
+        obey_robots=settings.obey_robots,
+        threads=settings.page_concurrency,
     )
+    articles = fetched["articles"]
     analysis = articles | "Analyse" >> Analyse(
         settings.spacy_model, settings.actor_aliases, settings.nlp_batch_size
     )
@@ -142,6 +148,7 @@ def build(pipeline: beam.Pipeline, settings: Settings) -> None:
     _ = {
         "feeds": read["feeds"],
         "articles": articles,
+        "pages": fetched["pages"],
         "duplicates": unique["duplicates"],
         "dead_letters": datasets["dead_letters"],
         "mentions": datasets["mentions"],
