@@ -392,3 +392,54 @@ def test_run_record_counts_pages_by_outcome(tmp_path: Path):
     assert requested["/members/vote"] == 0 and requested["/robots.txt"] == 1
     assert len(agents) == 1
     assert next(iter(agents)).endswith(" (+https://ops.example/newsbeam)")
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_streaming_fetches_pages_through_the_same_stage(tmp_path: Path):
+    from newsbeam.pipeline.cli import main
+    from newsbeam.pipeline.query import connect
+
+    routes = {
+        "/robots.txt": Route(body=b"User-agent: newsbeam\nDisallow: /members/\n"),
+        "/news/bridge": page("Bridge plan approved"),
+        "/members/vote": page("Members vote"),
+    }
+    with serve(routes) as site:
+        feed = tmp_path / "daily.xml"
+        feed.write_text(
+            rss(
+                [
+                    ("Bridge plan approved", site.url("/news/bridge")),
+                    ("Members vote", site.url("/members/vote")),
+                ]
+            ),
+            "utf-8",
+        )
+        output = tmp_path / "out"
+        code = main(
+            [
+                "ingest",
+                "--streaming",
+                "--feeds",
+                str(feed),
+                "--output",
+                str(output),
+                "--poll-interval",
+                "1",
+                "--max-polls",
+                "1",
+                "--allow-private-network",
+            ]
+        )
+        assert site.hits("/members/vote") == 0
+    assert code == 0
+    sources = dict(
+        connect(str(output))
+        .execute("SELECT title, text_source FROM articles")
+        .fetchall()
+    )
+    assert sources == {"Bridge plan approved": "page", "Members vote": "feed"}
+    record = json.loads(next((output / "_runs").glob("*.json")).read_text())
+    counts = record["counts"]
+    assert (counts["pages_used"], counts["pages_disallowed"]) == (1, 1)
