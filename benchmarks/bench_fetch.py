@@ -405,8 +405,15 @@ def markdown(result: dict) -> str:
         f"words in {c['feeds']} feeds. Medians of {result['repeat']} interleaved "
         f"runs; load average {load['min']:.1f}–{load['max']:.1f} ({result['date']}).",
         "",
-        row("workers", "full text (s)", "teasers + pages (s)", "ratio", "target"),
-        row("---", "---:", "---:", "---:", "---"),
+        row(
+            "workers",
+            "full text (s)",
+            "teasers + pages (s)",
+            "ratio",
+            "target",
+            "CPU s, full → teasers",
+        ),
+        row("---", "---:", "---:", "---:", "---", "---:"),
     ]
     ran = sorted(int(w) for w in result["runs"])
     for workers in ran:
@@ -419,6 +426,7 @@ def markdown(result: dict) -> str:
                 fmt(r["teaser_s"]),
                 f"{r['ratio']:.2f}",
                 f"≤ {TARGETS[key]} {verdict(r['ratio'] <= TARGETS[key])}",
+                f"{fmt(r['full_cpu_s'])} → {fmt(r['teaser_cpu_s'])}",
             )
         )
     lines += [
@@ -443,7 +451,7 @@ def markdown(result: dict) -> str:
             ),
             row(
                 f"{workers} worker(s): robots.txt requests",
-                f"{r['robots_requests']} for {len(HOSTS) - 1} sites with one",
+                f"{r['robots_requests']} for {len(HOSTS)} sites (one answers 404)",
                 "",
             ),
             row(
@@ -492,7 +500,14 @@ def main(argv: list[str] | None = None) -> int:
         hosts, site = build_site(scratch, args.articles, args.latency)
         say(f"site on {len(hosts)} hosts; corpus {site['corpus']}")
         collected: dict[int, dict[str, list]] = {
-            w: {"full": [], "teaser": [], "ratio": [], "checks": []}
+            w: {
+                "full": [],
+                "teaser": [],
+                "full_cpu": [],
+                "teaser_cpu": [],
+                "ratio": [],
+                "checks": [],
+            }
             for w in args.workers
         }
         for rep in range(max(1, args.repeat)):
@@ -509,6 +524,7 @@ def main(argv: list[str] | None = None) -> int:
                     loads += [run.load_before, run.load_after]
                     times[kind] = run.wall_s
                     collected[workers][kind].append(run.wall_s)
+                    collected[workers][f"{kind}_cpu"].append(run.cpu_s)
                     if kind == "teaser":
                         checks = site_report(hosts)
                         checks["extraction"] = extraction(
@@ -539,6 +555,8 @@ def main(argv: list[str] | None = None) -> int:
                 "full_s": bench.med(got["full"]),
                 "teaser_s": bench.med(got["teaser"]),
                 "ratio": bench.med(got["ratio"]),
+                "full_cpu_s": bench.med(got["full_cpu"]),
+                "teaser_cpu_s": bench.med(got["teaser_cpu"]),
                 "full_runs_s": [round(t, 2) for t in got["full"]],
                 "teaser_runs_s": [round(t, 2) for t in got["teaser"]],
                 "ratios": [round(r, 3) for r in got["ratio"]],

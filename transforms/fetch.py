@@ -350,8 +350,7 @@ class FetchPageFn(beam.DoFn):
         self._sites = self._shared.acquire(
             lambda: _PageSites(self._options, self._obey_robots)
         )
-        permit = self._sites.robots.permit if self._sites.robots else None
-        self._permit = permit
+        self._permit = self._sites.robots.permit if self._sites.robots else None
         self._pool = PagePool(
             self._fetch,
             self._unexpected,
