@@ -53,6 +53,7 @@ eval: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench_fetch.py
 
 bench-memory: $(STAMP)
 	$(BIN)/python benchmarks/streaming_memory.py

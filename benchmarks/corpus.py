@@ -13,7 +13,9 @@ from __future__ import annotations
 import html
 import json
 import random
+import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,6 +36,8 @@ _NS = {
     "rss1": "http://purl.org/rss/1.0/",
 }
 _SECTIONS = ("world", "europe", "business", "climate", "health", "politics", "culture")
+DEFAULT_SITE = "https://bench-news.test"
+_SENTENCE_END = re.compile(r"[.!?][\"\u201d']?(?=\s+[A-Z\u201c\u2018\"'])")
 
 
 @dataclass(frozen=True)
@@ -125,13 +129,28 @@ def compose(sources: list[Source], rng: random.Random) -> tuple[str, list[str]]:
     return headline, paragraphs
 
 
+def teaser_of(paragraph: str) -> str:
+    """The first sentence of a story, as a teaser-only feed gives it."""
+    paragraph = paragraph.strip()
+    end = _SENTENCE_END.search(paragraph)
+    return paragraph[: end.end()] if end else paragraph
+
+
 def build(
     folder: Path,
     articles: int = ARTICLES,
     feeds: int = FEEDS,
     seed: int = SEED,
+    site: Callable[[int], str] | None = None,
+    teasers: bool = False,
 ) -> Corpus:
-    """Write ``feeds`` feed files holding ``articles`` distinct articles, and a list."""
+    """Write ``feeds`` feed files holding ``articles`` distinct articles, and a list.
+
+    ``site`` gives the base URL of feed N's outlet (every link of feed N starts with
+    it); ``teasers`` writes only each story's first sentence, as most big outlets'
+    feeds do, so the text must come from the page. The stories themselves go to
+    ``stories.json`` (url, title, paragraphs) for whoever serves or checks them.
+    """
     sources = project_sources()
     if len(sources) < 8:
         raise RuntimeError(f"too few project-owned source articles: {len(sources)}")
@@ -139,6 +158,7 @@ def build(
     folder.mkdir(parents=True, exist_ok=True)
     seen: set[tuple[str, ...]] = set()
     per_feed: list[list[dict]] = [[] for _ in range(feeds)]
+    stories = []
     total_words = 0
     for n in range(articles):
         while True:
@@ -149,13 +169,18 @@ def build(
         total_words += sum(word_count(p) for p in paragraphs)
         section = _SECTIONS[n % len(_SECTIONS)]
         when = FIRST_DAY + timedelta(minutes=rng.randrange(DAYS * 24 * 60))
+        base = site(n % feeds) if site else DEFAULT_SITE
+        url = f"{base}/{section}/{when:%Y/%m/%d}/story-{n:04d}"
+        stories.append({"url": url, "title": headline, "paragraphs": paragraphs})
         per_feed[n % feeds].append(
             {
                 "title": headline,
-                "url": f"https://bench-news.test/{section}/{when:%Y/%m/%d}/story-{n:04d}",
+                "url": url,
                 "when": when,
-                "summary": paragraphs[0],
-                "html": "\n".join(
+                "summary": teaser_of(paragraphs[0]) if teasers else paragraphs[0],
+                "html": ""
+                if teasers
+                else "\n".join(
                     f"<p>{html.escape(p, quote=False)}</p>" for p in paragraphs
                 ),
             }
@@ -176,6 +201,7 @@ def build(
         folder, feed_list, tuple(paths), articles, total_words, len(sources)
     )
     (folder / "corpus.json").write_text(json.dumps(corpus.describe(), indent=1))
+    (folder / "stories.json").write_text(json.dumps(stories, ensure_ascii=False))
     return corpus
 
 
@@ -198,8 +224,12 @@ def _rss(index: int, items: list[dict]) -> str:
             f"<pubDate>{item['when']:%a, %d %b %Y %H:%M:%S +0000}</pubDate>\n"
             "<dc:creator>Bench News staff</dc:creator>\n"
             f"<description>{html.escape(item['summary'])}</description>\n"
-            f"<content:encoded><![CDATA[{item['html']}]]></content:encoded>\n"
-            "</item>\n"
+            + (
+                f"<content:encoded><![CDATA[{item['html']}]]></content:encoded>\n"
+                if item["html"]
+                else ""
+            )
+            + "</item>\n"
         )
     parts.append("</channel>\n</rss>\n")
     return "".join(parts)
@@ -224,8 +254,12 @@ def _atom(index: int, items: list[dict]) -> str:
             f"<published>{item['when'].isoformat()}</published>\n"
             f"<updated>{item['when'].isoformat()}</updated>\n"
             f"<summary>{html.escape(item['summary'])}</summary>\n"
-            f'<content type="html">{html.escape(item["html"])}</content>\n'
-            "</entry>\n"
+            + (
+                f'<content type="html">{html.escape(item["html"])}</content>\n'
+                if item["html"]
+                else ""
+            )
+            + "</entry>\n"
         )
     parts.append("</feed>\n")
     return "".join(parts)

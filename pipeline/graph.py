@@ -25,7 +25,7 @@ from newsbeam.transforms.actors import (
 from newsbeam.transforms.common import DEAD_LETTERS
 from newsbeam.transforms.extract import ROWS, ExtractEntities, ExtractQuotes
 from newsbeam.transforms.feeds import ReadFeeds
-from newsbeam.transforms.fetch import FetchFullText
+from newsbeam.transforms.fetch import PAGE_CONCURRENCY, FetchFullText
 from newsbeam.transforms.http import FetchOptions
 from newsbeam.transforms.nlp import PARSED, Parse, StartModelLoadFn
 from newsbeam.transforms.sinks import (
@@ -61,6 +61,8 @@ class Settings:
     duration: float | None = None
     window_seconds: float = 60.0
     retention_seconds: float = 14 * 24 * 3600.0
+    obey_robots: bool = True
+    page_concurrency: int = PAGE_CONCURRENCY
 
     def run_meta(self) -> RunMeta:
         return RunMeta(
@@ -97,7 +99,8 @@ def build_batch(pipeline: beam.Pipeline, settings: Settings) -> None:
     )
     _ = read["items"] | "StartModelLoad" >> _start_model_load(settings)
     unique = read["items"] | "ToArticles" >> ToArticles(stored_ids)
-    articles = unique["articles"] | "FetchFullText" >> _fetch_full_text(settings)
+    fetched = unique["articles"] | "FetchFullText" >> _fetch_full_text(settings)
+    articles = fetched["articles"]
     parsed = articles | "Parse" >> _parse(settings)
     mentions = parsed[PARSED] | "ExtractEntities" >> ExtractEntities(
         settings.actor_aliases
@@ -123,7 +126,7 @@ def build_batch(pipeline: beam.Pipeline, settings: Settings) -> None:
         | "SummariseActors" >> SummariseActors(stored_actors),
     }
     written = datasets | "WriteDatasets" >> WriteDatasets(settings.output)
-    _record(settings, read, unique, datasets, written)
+    _record(settings, read, unique, fetched, datasets, written)
 
 
 def build_streaming(pipeline: beam.Pipeline, settings: Settings) -> None:
@@ -143,7 +146,8 @@ def build_streaming(pipeline: beam.Pipeline, settings: Settings) -> None:
     unique = read["items"] | "ToArticles" >> ToArticles(
         dedup=DedupAcrossPolls(settings.retention_seconds, settings.output)
     )
-    articles = unique["articles"] | "FetchFullText" >> _fetch_full_text(settings)
+    fetched = unique["articles"] | "FetchFullText" >> _fetch_full_text(settings)
+    articles = fetched["articles"]
     parsed = articles | "Parse" >> _parse(settings)
     mentions = parsed[PARSED] | "ExtractEntities" >> ExtractEntities(
         settings.actor_aliases
@@ -170,7 +174,7 @@ def build_streaming(pipeline: beam.Pipeline, settings: Settings) -> None:
     written = datasets | "WriteDatasets" >> WriteDatasets(
         settings.output, settings.window_seconds
     )
-    _record(settings, read, unique, datasets, written)
+    _record(settings, read, unique, fetched, datasets, written)
 
 
 def _start_model_load(settings: Settings) -> beam.PTransform:
@@ -178,19 +182,27 @@ def _start_model_load(settings: Settings) -> beam.PTransform:
 
 
 def _fetch_full_text(settings: Settings) -> beam.PTransform:
-    return FetchFullText(settings.fetch_articles, settings.fetch)
+    return FetchFullText(
+        settings.fetch_articles,
+        settings.fetch,
+        obey_robots=settings.obey_robots,
+        threads=settings.page_concurrency,
+    )
 
 
 def _parse(settings: Settings) -> beam.PTransform:
     return Parse(settings.spacy_model, settings.nlp_batch_size)
 
 
-def _record(settings: Settings, read, unique, datasets: dict, written: dict) -> None:
+def _record(
+    settings: Settings, read, unique, fetched, datasets: dict, written: dict
+) -> None:
     """The run record, from every stream the run counts."""
     all_written = tuple(written.values()) | "AllWrites" >> beam.Flatten()
     _ = {
         "feeds": read["feeds"],
         "articles": datasets["articles"],
+        "pages": fetched["pages"],
         "duplicates": unique["duplicates"],
         "dead_letters": datasets["dead_letters"],
         "mentions": datasets["mentions"],

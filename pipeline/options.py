@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from apache_beam.options.pipeline_options import PipelineOptions
+from newsbeam.transforms.fetch import PAGE_CONCURRENCY
 from newsbeam.transforms.nlp import DEFAULT_MODEL, PIPE_BATCH_SIZE
 
 MIB = 1024 * 1024
@@ -99,6 +100,34 @@ class NewsbeamOptions(PipelineOptions):
             default=0.0,
             help="Least seconds between two requests to one host, per worker "
             "(default 0).",
+        )
+        parser.add_argument(
+            "--page-concurrency",
+            "--page_concurrency",
+            dest="page_concurrency",
+            type=int,
+            default=PAGE_CONCURRENCY,
+            help=f"Most article pages fetched at once, per worker (default "
+            f"{PAGE_CONCURRENCY}); each host still gets at most --host-concurrency.",
+        )
+        parser.add_argument(
+            "--contact-url",
+            "--contact_url",
+            dest="contact_url",
+            default=None,
+            help="A URL or mailto: address where site owners can reach whoever runs "
+            "this crawl; sent in the User-Agent (newsbeam/VERSION (+URL)). Default: "
+            "the newsbeam project page.",
+        )
+        parser.add_argument(
+            "--ignore-robots",
+            "--ignore_robots",
+            dest="ignore_robots",
+            action="store_true",
+            default=False,
+            help="Fetch article pages without reading robots.txt (nor its "
+            "Crawl-delay). Only for sites whose owners have given you permission: "
+            "by default newsbeam obeys robots.txt for every page it fetches.",
         )
         parser.add_argument(
             "--max-feed-bytes",

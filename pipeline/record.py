@@ -61,6 +61,7 @@ def build_record(
             "mentions": totals["mentions"],
             "quotes": totals["quotes"],
             "files_written": totals["files_written"],
+            **page_counts(totals),
         },
         "feeds": rows,
         "feed_state": {
@@ -72,6 +73,30 @@ def build_record(
             if polls.last_good
         },
     }
+
+
+PAGE_COUNTS = (
+    "pages_tried",
+    "pages_fetched",
+    "pages_used",
+    "pages_not_longer",
+    "pages_disallowed",
+    "pages_failed",
+)
+
+
+def page_counts(totals: Counter) -> dict:
+    """Article pages: the fixed counts, then ``pages_failed_<reason>`` per reason.
+
+    ``pages_tried == pages_used + pages_not_longer + pages_disallowed +
+    pages_failed``, and ``pages_failed`` is the sum of the reasons.
+    """
+    counts = {name: totals[name] for name in PAGE_COUNTS}
+    reasons = sorted(
+        name for name in totals if name.startswith("pages_failed_") and totals[name]
+    )
+    counts.update((name, totals[name]) for name in reasons)
+    return counts
 
 
 def _feed_row(feed: str, polls: FeedPolls | None, seen: Counter) -> dict:
@@ -95,6 +120,9 @@ def _feed_row(feed: str, polls: FeedPolls | None, seen: Counter) -> dict:
         "articles_written": seen["articles_written"],
         "duplicates": seen["duplicates"],
         "dead_letters": seen["dead_letters_items"],
+        "pages_used": seen["pages_used"],
+        "pages_disallowed": seen["pages_disallowed"],
+        "pages_failed": seen["pages_failed"],
     }
 
 
@@ -272,6 +300,11 @@ def _events(streams: dict):
         >> beam.Map(lambda a: ("count", (a.feed_url, "articles_written"))),
         streams["duplicates"]
         | "DuplicateEvents" >> beam.Map(lambda d: ("count", (d[0], "duplicates"))),
+        *(
+            [streams["pages"] | "PageEvents" >> beam.Map(lambda p: ("count", p))]
+            if "pages" in streams
+            else []
+        ),
         streams["dead_letters"]
         | "DeadLetterEvents"
         >> beam.FlatMap(

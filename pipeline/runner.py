@@ -45,7 +45,7 @@ from newsbeam.transforms.feeds import (
     load_feed_state,
     unchanged_feeds,
 )
-from newsbeam.transforms.http import FetchOptions
+from newsbeam.transforms.http import FetchOptions, check_contact_url, user_agent
 from newsbeam.transforms.nlp import check_model
 from newsbeam.transforms.stream import request_stop, reset_stop
 
@@ -154,6 +154,14 @@ def settings_from(
         raise UsageError(
             "--http-retries, --host-concurrency and --host-delay cannot be negative"
         )
+    if ours.page_concurrency < 1:
+        raise UsageError("--page-concurrency must be at least 1")
+    try:
+        agent = user_agent(
+            check_contact_url(ours.contact_url) if ours.contact_url else None
+        )
+    except ValueError as error:
+        raise UsageError(str(error)) from error
     streaming = bool(options.view_as(StandardOptions).streaming)
     if ours.poll_interval <= 0 or ours.window_seconds <= 0:
         raise UsageError("--poll-interval and --window-seconds must be positive")
@@ -192,6 +200,7 @@ def settings_from(
         allow_private_network=ours.allow_private_network,
         min_host_delay=ours.host_delay,
         host_concurrency=ours.host_concurrency,
+        user_agent=agent,
     )
     return Settings(
         feeds=tuple(feeds),
@@ -212,6 +221,8 @@ def settings_from(
         duration=ours.duration,
         window_seconds=ours.window_seconds,
         retention_seconds=ours.dedup_retention_hours * 3600.0,
+        obey_robots=not ours.ignore_robots,
+        page_concurrency=ours.page_concurrency,
     )
 
 

@@ -8,7 +8,9 @@ served in turn, or a function of the request) and gets a running server:
         assert s.hits("/rss") == 1
 
 Routes can also misbehave the way real servers do: answer late (``delay``), drip
-the body slowly (``drip``), or reset the connection (``reset``).
+the body slowly (``drip``), or reset the connection (``reset``). The server notes
+when each request arrived and the most requests it held at once per Host header,
+which is how politeness is checked from the site's side.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import gzip
 import socket
 import struct
 import threading
+import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -46,6 +50,7 @@ class Request:
     method: str
     path: str
     headers: Mapping[str, str]  # lower-case names
+    at: float = 0.0  # time.monotonic() when the request arrived
 
 
 Handler = Route | Sequence[Route] | Callable[[Request], Route]
@@ -65,6 +70,8 @@ class LoopbackServer:
     def __init__(self, routes: Mapping[str, Handler] | None = None):
         self.routes: dict[str, Handler] = dict(routes or {})
         self.requests: list[Request] = []
+        self.most_in_flight: Counter = Counter()  # Host header -> most at once
+        self._in_flight: Counter = Counter()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
@@ -124,8 +131,24 @@ def _make_handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             request = Request(
-                "GET", self.path, {k.lower(): v for k, v in self.headers.items()}
+                "GET",
+                self.path,
+                {k.lower(): v for k, v in self.headers.items()},
+                time.monotonic(),
             )
+            host = request.headers.get("host", "")
+            with server._lock:
+                server._in_flight[host] += 1
+                server.most_in_flight[host] = max(
+                    server.most_in_flight[host], server._in_flight[host]
+                )
+            try:
+                self._respond(request)
+            finally:
+                with server._lock:
+                    server._in_flight[host] -= 1
+
+        def _respond(self, request: Request) -> None:
             route = server._answer(request)
             if route.delay and server._pause(route.delay):
                 return

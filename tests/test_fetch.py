@@ -143,7 +143,7 @@ def test_fetch_full_text_auto_replaces_teasers_and_counts_failures():
                 pipeline
                 | beam.Create([teaser, missing, empty, pdf, long, no_url])
                 | FetchFullText("auto", LOOPBACK)
-            )
+            )["articles"]
             assert_that(
                 out | beam.Map(lambda a: (a.guid, a.text_source, a.word_count)),
                 equal_to(
@@ -169,7 +169,7 @@ def test_fetch_full_text_counters_record_why_pages_failed():
                 [article(server.url("/bridge")), article(server.url("/missing"))]
             )
             | FetchFullText("auto", LOOPBACK)
-        )
+        )["articles"]
         result = pipeline.run()
         result.wait_until_finish()
     counters = {
@@ -177,9 +177,10 @@ def test_fetch_full_text_counters_record_why_pages_failed():
         for c in result.metrics().query(MetricsFilter())["counters"]
     }
     assert counters["pages_tried"] == 2
+    assert counters["pages_fetched"] == 1
     assert counters["pages_used"] == 1
     assert counters["pages_failed"] == 1
-    assert counters["page_failed_http_404"] == 1
+    assert counters["pages_failed_http_404"] == 1
 
 
 def test_article_links_to_private_addresses_are_not_fetched_by_default():
@@ -188,7 +189,7 @@ def test_article_links_to_private_addresses_are_not_fetched_by_default():
         options = FetchOptions(deadline=5.0, retries=0)  # allow_private_network=False
         with TestPipeline(runner=RUNNER) as pipeline:
             out = pipeline | beam.Create([teaser]) | FetchFullText("always", options)
-            assert_that(out, equal_to([teaser]))
+            assert_that(out["articles"], equal_to([teaser]))
         assert server.hits("/bridge") == 0
 
 
@@ -197,7 +198,10 @@ def test_always_mode_fetches_long_articles_too():
         long = article(server.url("/bridge"), body="word " * MIN_WORDS)
         with TestPipeline(runner=RUNNER) as pipeline:
             out = pipeline | beam.Create([long]) | FetchFullText("always", LOOPBACK)
-            assert_that(out | beam.Map(lambda a: a.text_source), equal_to(["page"]))
+            assert_that(
+                out["articles"] | beam.Map(lambda a: a.text_source),
+                equal_to(["page"]),
+            )
         assert server.hits("/bridge") == 1
 
 
@@ -207,6 +211,7 @@ def test_never_mode_adds_no_step_and_fetches_nothing():
         with TestPipeline(runner=RUNNER) as pipeline:
             articles = pipeline | beam.Create([teaser])
             out = articles | FetchFullText("never", LOOPBACK)
-            assert out is articles
-            assert_that(out, equal_to([teaser]))
+            assert out["articles"] is articles
+            assert_that(out["articles"], equal_to([teaser]))
+            assert_that(out["pages"], equal_to([]), label="NoPageCounts")
         assert server.hits("/bridge") == 0

@@ -527,10 +527,12 @@ def test_requests_in_flight_to_one_host_are_limited():
     assert run(0) > 2  # no limit: the test would notice if the limit did nothing
 
 
-def test_waiting_for_a_host_slot_counts_against_the_deadline():
+def test_waiting_for_a_host_slot_is_bounded():
+    """A host that is slow for everyone fails the requests queued behind it after
+    ``host_wait`` instead of holding them forever."""
     from newsbeam.transforms.http import FetchError
 
-    options = FetchOptions(host_concurrency=1, deadline=0.5, retries=0)
+    options = FetchOptions(host_concurrency=1, deadline=0.5, host_wait=0.3, retries=0)
     gate = Route(body=b"late", delay=1.5)
     errors = []
 

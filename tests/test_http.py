@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import gzip
+import re
+import threading
 import time
 import zlib
 
 import pytest
 from newsbeam.transforms.http import (
+    HOSTS,
     FetchError,
     FetchOptions,
+    check_contact_url,
     decompress,
     fetch,
     is_public_address,
+    user_agent,
 )
 from servers import Route, gzipped, redirect, serve, unaccepting_port
 
@@ -131,8 +136,31 @@ def test_defaults_are_the_documented_limits():
     )
     assert options.max_bytes == 10 * 1024 * 1024
     assert (options.max_redirects, options.retries) == (5, 2)
-    assert options.user_agent == "newsbeam/0.1 (+https://github.com/newsbeam/newsbeam)"
+    assert re.fullmatch(
+        r"newsbeam/[0-9][^ ]* \(\+https://github\.com/newsbeam/newsbeam\)",
+        options.user_agent,
+    )
     assert not options.allow_private_network
+    assert (options.host_concurrency, options.min_host_delay) == (2, 0.0)
+
+
+def test_user_agent_names_newsbeam_and_the_operators_contact():
+    agent = user_agent(check_contact_url(" https://news.example.org/crawler "))
+    assert agent.startswith("newsbeam/")
+    assert agent.endswith(" (+https://news.example.org/crawler)")
+    assert user_agent(check_contact_url("mailto:ops@example.org")).endswith(
+        "(+mailto:ops@example.org)"
+    )
+    for bad in ("", "two words", "https://x.example/(a)", "https://x/\nX: y"):
+        with pytest.raises(ValueError, match="--contact-url"):
+            check_contact_url(bad)
+
+
+def test_user_agent_is_sent():
+    options = FetchOptions(user_agent=user_agent("https://ops.example/"), deadline=3.0)
+    with serve({"/": Route(body=b"ok")}) as server:
+        fetch(server.url("/"), options, trusted=True)
+    assert server.requests[0].headers["user-agent"] == options.user_agent
 
 
 def test_decompress_rejects_corrupt_gzip():
@@ -310,6 +338,58 @@ def test_requests_to_one_host_are_spaced_by_min_host_delay():
         for _ in range(2):
             fetch(server.url("/polite"), options, trusted=True)
     assert time.monotonic() - started >= 0.3
+
+
+def test_waiting_for_a_turn_at_the_host_is_not_charged_to_the_deadline():
+    """A spacing longer than the deadline still lets every request through: the
+    deadline bounds what the server costs, not newsbeam's own politeness."""
+    options = FetchOptions(min_host_delay=0.8, deadline=0.5, retries=0)
+    results = []
+    with serve({"/": Route(body=b"ok")}) as server:
+        threads = [
+            threading.Thread(
+                target=lambda: results.append(
+                    fetch(server.url("/"), options, trusted=True).body
+                )
+            )
+            for _ in range(2)
+        ]
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        times = [r.at for r in server.requests]
+    assert results == [b"ok", b"ok"]
+    assert time.monotonic() - started >= 0.8
+    assert times[1] - times[0] >= 0.75
+
+
+def test_permit_is_asked_before_every_hop_and_its_delay_spaces_requests():
+    asked = []
+
+    def permit(url: str) -> float:
+        asked.append(url)
+        if "forbidden" in url:
+            raise FetchError("disallowed", url)
+        return 0.3
+
+    options = FetchOptions(deadline=3.0, retries=0)
+    routes = {
+        "/a": Route(body=b"a"),
+        "/hop": redirect("/forbidden"),
+        "/forbidden": Route(body=b"secret"),
+    }
+    with serve(routes) as server:
+        fetch(server.url("/a"), options, trusted=True, permit=permit)
+        with pytest.raises(FetchError) as caught:
+            fetch(server.url("/hop"), options, trusted=True, permit=permit)
+        times = [r.at for r in server.requests]
+    assert caught.value.reason == "disallowed"
+    assert asked == [server.url(p) for p in ("/a", "/hop", "/forbidden")]
+    assert server.hits("/forbidden") == 0
+    assert times[1] - times[0] >= 0.28  # the permit's delay spaced /a and /hop
+    assert HOSTS.in_flight("127.0.0.1") == 0
 
 
 def test_allow_private_network_lets_untrusted_urls_through():

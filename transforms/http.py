@@ -8,6 +8,10 @@ retries, and where a request may go: unless told otherwise, it refuses loopback,
 private, link-local and other non-public addresses, checking the address that DNS
 returned and then connecting to exactly that address so a second lookup cannot swap it.
 
+Politeness lives here too, so that no stage can bypass it: every request of a worker
+process waits for its turn at the host's ``HostGate`` (a few requests in flight per
+host, starts spaced by a minimum delay that a robots.txt Crawl-delay may raise).
+
 Built on ``http.client`` so that the connection target, the timeouts and decompression
 are all in our hands; nothing here reads proxies or cookies from the environment.
 """
@@ -24,12 +28,48 @@ import ssl
 import threading
 import time
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib import metadata
 from urllib.parse import quote, urljoin, urlsplit
 
-DEFAULT_USER_AGENT = "newsbeam/0.1 (+https://github.com/newsbeam/newsbeam)"
+PRODUCT = "newsbeam"  # the product token robots.txt groups are matched against
+PROJECT_URL = "https://github.com/newsbeam/newsbeam"
+
+
+def _version() -> str:
+    try:
+        return metadata.version("newsbeam")
+    except metadata.PackageNotFoundError:  # run from a checkout that is not installed
+        return "0"
+
+
+def user_agent(contact_url: str | None = None) -> str:
+    """``newsbeam/VERSION (+CONTACT)``: who is fetching, and where to reach them.
+
+    Site owners read this in their logs; the contact should be whoever runs the
+    crawl (``--contact-url``), the project page only when nobody said.
+    """
+    return f"{PRODUCT}/{_version()} (+{contact_url or PROJECT_URL})"
+
+
+def check_contact_url(value: str) -> str:
+    """``value`` if it can stand in a User-Agent header, else ValueError."""
+    value = value.strip()
+    if (
+        not value
+        or any(c in value for c in "()\\")
+        or any(ord(c) < 33 or ord(c) > 126 for c in value)
+    ):
+        raise ValueError(
+            f"--contact-url must be one URL or mailto: address without spaces or "
+            f"parentheses, not {value!r}"
+        )
+    return value
+
+
+DEFAULT_USER_AGENT = user_agent()
 MIB = 1024 * 1024
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -59,6 +99,7 @@ class FetchOptions:
     allow_private_network: bool = False
     min_host_delay: float = 0.0  # politeness: seconds between requests to one host
     host_concurrency: int = 2  # politeness: requests in flight to one host; 0 = any
+    host_wait: float = 120.0  # most seconds to wait for a turn at a host (see HostGate)
 
 
 @dataclass(frozen=True)
@@ -213,43 +254,88 @@ def _open_socket(
 
 # ------------------------------------------------------------------ politeness
 
-_host_lock = threading.Lock()
-_host_next: dict[str, float] = {}
-_host_slots: dict[tuple[str, int], threading.BoundedSemaphore] = {}
+
+@dataclass
+class _HostTurns:
+    in_flight: int = 0
+    next_start: float = 0.0  # monotonic time before which no request may start
 
 
-@contextlib.contextmanager
-def _host_slot(host: str, limit: int, clock: _Clock) -> Iterator[None]:
-    """Hold one of ``limit`` request slots for ``host`` within this process.
+class HostGate:
+    """Per-host politeness for every request one worker process makes.
 
-    Waiting for a slot counts against the request deadline, so a host that is slow
-    for everyone fails requests instead of queueing them forever.
+    Feeds and article pages go through the same gate (``fetch`` uses the
+    process's one ``HOSTS``), so a host sees at most ``concurrency`` requests
+    from this process at once, their starts spaced by at least ``delay``.
+
+    Waiting for a turn is not charged to the request's deadline, which bounds what
+    a server may cost (connect, body, redirects, retries): a long ``Crawl-delay``
+    would otherwise fail requests that never started. The wait has its own bound,
+    ``wait``, after which the request fails with ``timeout``.
     """
-    if limit <= 0:
-        yield
-        return
-    with _host_lock:
-        slot = _host_slots.setdefault((host, limit), threading.BoundedSemaphore(limit))
-    if not slot.acquire(timeout=clock.remaining()):
-        raise FetchError("timeout", f"no free connection slot for {host} in time")
-    try:
-        yield
-    finally:
-        slot.release()
 
+    _PRUNE_AT = 4096  # hosts remembered before idle ones are forgotten
 
-def _wait_for_host(host: str, min_delay: float, clock: _Clock) -> None:
-    """Space requests to one host within this process by ``min_delay`` seconds."""
-    if min_delay <= 0:
-        return
-    with _host_lock:
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._hosts: dict[str, _HostTurns] = {}
+
+    @contextlib.contextmanager
+    def turn(
+        self, host: str, *, concurrency: int, delay: float, wait: float
+    ) -> Iterator[None]:
+        """Hold one of ``concurrency`` slots (0: no limit) for ``host``, once its
+        spacing allows; release it when the block ends."""
         now = time.monotonic()
-        start = max(now, _host_next.get(host, 0.0))
-        _host_next[host] = start + min_delay
-    if start > now:
-        if start - now >= clock.remaining():
-            raise FetchError("timeout", f"politeness delay for {host} exceeds deadline")
-        time.sleep(start - now)
+        give_up = now + wait
+        with self._changed:
+            turns = self._hosts.get(host)
+            if turns is None:
+                self._prune(now)
+                turns = self._hosts[host] = _HostTurns()
+            while concurrency > 0 and turns.in_flight >= concurrency:
+                left = give_up - time.monotonic()
+                if left <= 0:
+                    raise FetchError(
+                        "timeout", f"no free connection slot for {host} in {wait:g}s"
+                    )
+                self._changed.wait(left)
+            now = time.monotonic()
+            start = max(now, turns.next_start)
+            if start > give_up:
+                raise FetchError(
+                    "timeout", f"politeness delay for {host} exceeds {wait:g}s"
+                )
+            if delay > 0:
+                turns.next_start = start + delay
+            turns.in_flight += 1
+        try:
+            if start > now:
+                time.sleep(start - now)
+            yield
+        finally:
+            with self._changed:
+                turns.in_flight -= 1
+                self._changed.notify_all()
+
+    def in_flight(self, host: str) -> int:
+        with self._changed:
+            turns = self._hosts.get(host)
+            return turns.in_flight if turns else 0
+
+    def _prune(self, now: float) -> None:
+        """Forget idle hosts, so a long streaming run over many sites stays small."""
+        if len(self._hosts) < self._PRUNE_AT:
+            return
+        for name in [
+            name
+            for name, turns in self._hosts.items()
+            if not turns.in_flight and turns.next_start <= now
+        ]:
+            del self._hosts[name]
+
+
+HOSTS = HostGate()  # one per worker process: every stage's requests share it
 
 
 # ------------------------------------------------------------------ bodies
@@ -360,6 +446,7 @@ def _request_once(
     headers: dict[str, str],
     *,
     check_address: bool,
+    delay: float,
 ) -> _Response:
     """One GET: check where it goes, wait for the host's turn, then exchange."""
     addresses = resolve(
@@ -367,8 +454,14 @@ def _request_once(
         target.port,
         allow_private=options.allow_private_network or not check_address,
     )
-    with _host_slot(target.host, options.host_concurrency, clock):
-        _wait_for_host(target.host, options.min_host_delay, clock)
+    waited_from = time.monotonic()
+    with HOSTS.turn(
+        target.host,
+        concurrency=options.host_concurrency,
+        delay=max(options.min_host_delay, delay),
+        wait=options.host_wait,
+    ):
+        clock.end += time.monotonic() - waited_from  # our own politeness is free
         return _exchange(target, addresses, options, clock, headers)
 
 
@@ -454,6 +547,7 @@ def fetch(
     trusted: bool,
     etag: str | None = None,
     last_modified: str | None = None,
+    permit: Callable[[str], float] | None = None,
 ) -> FetchResult:
     """GET ``url`` within ``options``' limits, following redirects and retrying.
 
@@ -461,6 +555,10 @@ def fetch(
     same host and port) may reach a private address, for feeds on an intranet.
     Everything else must resolve to public addresses unless
     ``options.allow_private_network``.
+
+    ``permit`` is asked about every URL before it is requested, redirects
+    included (robots.txt rules hold per host): it raises ``FetchError`` to refuse
+    the URL, or returns the least seconds its host wants between requests.
     """
     options = options or FetchOptions()
     clock = _Clock(options.deadline)
@@ -479,11 +577,12 @@ def fetch(
     seen = {target.url}
     redirects = 0
     attempt = 0
+    delay = permit(target.url) if permit else 0.0
     while True:
         check = (target.host, target.port) != trusted_origin
         try:
             response = _request_once(
-                target, options, clock, headers, check_address=check
+                target, options, clock, headers, check_address=check, delay=delay
             )
         except FetchError as e:
             if e.reason != "connection_error" or attempt >= options.retries:
@@ -506,6 +605,7 @@ def fetch(
                 )
             seen.add(next_url)
             target = _target(next_url)
+            delay = permit(target.url) if permit else 0.0
             attempt = 0
             continue
         if status == 304:

@@ -19,7 +19,7 @@ import re
 import sys
 
 LIST_PARAMETERS = ("feeds",)
-BOOLEAN_PARAMETERS = ("streaming",)
+BOOLEAN_PARAMETERS = ("streaming", "ignore_robots")
 TRUE = {"true", "1", "yes"}
 FALSE = {"false", "0", "no", ""}
 
