@@ -22,7 +22,7 @@ from newsbeam.transforms.actors import (
     ResolveWithStoredActors,
     SummariseActors,
 )
-from newsbeam.transforms.feeds import ReadFeeds
+from newsbeam.transforms.feeds import FeedSource, ReadFeeds
 from newsbeam.transforms.fetch import FetchFullText
 from newsbeam.transforms.http import FetchOptions
 from newsbeam.transforms.nlp import Analyse, StartModelLoadFn
@@ -41,7 +41,7 @@ from newsbeam.transforms.text import ToArticles
 class Settings:
     """Plain values the graph needs, taken from the options once."""
 
-    feeds: tuple[str, ...]
+    feeds: tuple[FeedSource, ...]
     output: str
     fetch_articles: str
     spacy_model: str
@@ -59,6 +59,7 @@ class Settings:
     duration: float | None = None
     window_seconds: float = 60.0
     retention_seconds: float = 14 * 24 * 3600.0
+    about: dict = field(default_factory=dict)  # version, model, options: the record
 
     def run_meta(self) -> RunMeta:
         return RunMeta(
@@ -66,8 +67,9 @@ class Settings:
             self.run_id,
             self.runner,
             self.started_at,
-            list(self.feeds),
+            [source.feed for source in self.feeds],
             dict(self.feed_state),
+            dict(self.about),
         )
 
 
@@ -77,7 +79,7 @@ def build(pipeline: beam.Pipeline, settings: Settings) -> None:
     source_failures = []
     if streaming:
         polled = pipeline | "PollFeedList" >> PollFeedList(
-            list(settings.feed_specs or settings.feeds),
+            list(settings.feed_specs or [s.feed for s in settings.feeds]),
             settings.poll_interval,
             settings.max_polls,
             settings.duration,
