@@ -28,10 +28,14 @@ HEAD_BYTES = 65536
 
 
 def codec(name: str) -> str:
-    """Python's canonical name for an encoding name, or '' if Python has none."""
+    """Python's canonical name for an encoding name, or '' if Python has none.
+
+    A name from a damaged declaration may hold a NUL, which ``codecs.lookup``
+    refuses with a ValueError, not a LookupError (found by the fuzz tests).
+    """
     try:
         return codecs.lookup(name).name
-    except LookupError:
+    except (LookupError, ValueError):
         return ""
 
 

@@ -23,8 +23,10 @@ path and what was expected, never the file's raw bytes.
 from __future__ import annotations
 
 import csv
+import errno
 import os
 import re
+import stat
 import tomllib
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Mapping
@@ -104,7 +106,16 @@ def is_url(source: str) -> bool:
 
 def read_local(path: str | os.PathLike, max_bytes: int) -> bytes:
     """A local file's bytes, decompressed when gzip or zlib, refusing files over the
-    cap (after decompression too)."""
+    cap (after decompression too).
+
+    Only regular files: a FIFO or a terminal (``/dev/stdin``) would block the run
+    until someone wrote to it, and a device has no end.
+    """
+    mode = os.stat(path).st_mode
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, "Is a directory")
+    if not stat.S_ISREG(mode):
+        raise OSError(errno.EINVAL, "not a regular file")
     with open(path, "rb") as f:
         data = f.read(max_bytes + 1)
     if len(data) > max_bytes:
