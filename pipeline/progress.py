@@ -125,14 +125,14 @@ class ProgressDisplay:
         feeds: int,
         style: str = "auto",
         stream=None,
-        every: float = PLAIN_EVERY_SECONDS,
+        every: float | None = None,
     ) -> None:
         self._stream = stream or sys.stdout
         if style == "auto":
             style = "rich" if _is_terminal(self._stream) else "plain"
         self.style = style
         self._feeds = feeds
-        self._every = every
+        self._every = PLAIN_EVERY_SECONDS if every is None else every
         self._stop = threading.Event()
         self._since: dict[str, float] = {}  # counter -> when its total became known
         self.snapshots: list[Snapshot] = []  # every poll, for tests and the last line
@@ -182,12 +182,15 @@ class ProgressDisplay:
             self._run_plain()
 
     def _run_plain(self) -> None:
-        last = time.monotonic()
+        """A line every ``every`` seconds, and a last one if any was written: a run
+        shorter than that leaves only its summary."""
+        last, written = time.monotonic(), False
         while not self._stop.wait(POLL_SECONDS):
             if time.monotonic() - last >= self._every:
                 LOG.info(plain_line(self.snapshot()))
-                last = time.monotonic()
-        LOG.info(plain_line(self.snapshot()))
+                last, written = time.monotonic(), True
+        if written:
+            LOG.info(plain_line(self.snapshot()))
 
     def _run_rich(self) -> None:
         from rich.console import Console

@@ -112,6 +112,8 @@ def _empty_view(con: duckdb.DuckDBPyConnection, name: str, spec) -> None:
     helper table shows up in ``SHOW TABLES``."""
     empty = spec.schema.empty_table()
     for key in spec.partition_by:
+        if key in spec.schema.names:  # a column the files hold as well
+            continue
         empty = empty.append_column(
             key, pa.array([], type=spec.partitioning_schema.field(key).type)
         )
