@@ -194,43 +194,61 @@ class ProgressDisplay:
 
     def _run_rich(self) -> None:
         from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
+        from rich.progress import Progress, TextColumn
 
-        columns = (
-            TextColumn("{task.description:<18}"),
-            BarColumn(bar_width=30),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]:>8}"),
-            TimeElapsedColumn(),
-            TextColumn("left"),
-            TimeRemainingColumn(),
-        )
+        columns = (TextColumn("{task.description:<18}"), *_rich_columns())
         console = Console(file=self._stream)
-        with Progress(*columns, console=console, transient=False) as display:
+        with Progress(*columns, console=console) as live:
             tasks = {
-                line: display.add_task(line.label, total=None, rate="")
+                line: live.add_task(
+                    line.label, total=None, bar=line.total is not None, figures=""
+                )
                 for line in LINES
             }
             while True:
                 stopping = self._stop.wait(POLL_SECONDS)
                 snap = self.snapshot()
                 for line, task in tasks.items():
-                    rate = snap.rates.get(line.done)
-                    display.update(
+                    live.update(
                         task,
                         completed=snap.counts[line.done],
                         total=snap.total(line),
-                        rate=f"{rate:.1f}/s" if line.rate and rate else "",
+                        figures=_figures(snap, line),
                     )
                 if stopping:
                     break
+
+
+def _figures(snap: Snapshot, line: Line) -> str:
+    """``12/40``, with the rate and the time left where they are known."""
+    done = snap.counts[line.done]
+    if line.total is None:
+        return f"{done:.0f}"
+    total = snap.total(line)
+    text = f"{done:.0f}/{'?' if total is None else f'{total:.0f}'}"
+    rate = snap.rates.get(line.done)
+    if line.rate and rate:
+        text += f"  {rate:.1f}/s"
+        left = snap.left_seconds(line)
+        if left:
+            text += f"  about {_duration(left)} left"
+    return text
+
+
+def _rich_columns():
+    """A bar for lines with a total (pulsing while it is unknown), then figures."""
+    from rich.progress import BarColumn, ProgressColumn
+    from rich.text import Text
+
+    class LineBar(BarColumn):
+        def render(self, task):
+            return super().render(task) if task.fields["bar"] else Text("")
+
+    class Figures(ProgressColumn):
+        def render(self, task):
+            return Text(task.fields["figures"])
+
+    return LineBar(bar_width=30), Figures()
 
 
 def _is_terminal(stream) -> bool:

@@ -62,9 +62,7 @@ def check_output(output: str) -> None:
         return
     parent = os.path.dirname(os.path.abspath(output))
     name = os.path.basename(os.path.abspath(output))
-    if name in _DATASET_FOLDERS and os.path.isdir(
-        os.path.join(parent, "_runs")
-    ):
+    if name in _DATASET_FOLDERS and os.path.isdir(os.path.join(parent, "_runs")):
         raise NotAnOutputError(
             f"{output} is the {name} dataset inside a newsbeam output: "
             f"query {parent} and use the view {name}"
