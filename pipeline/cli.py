@@ -195,8 +195,8 @@ def query(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="newsbeam query",
         description="Run SQL (DuckDB) over a newsbeam output directory. Views: "
-        "articles, mentions, quotes, dead_letters (date DATE and actor VARCHAR are "
-        "the partition columns).",
+        "articles, mentions, quotes, dead_letters, actors (every one, even before a "
+        "run has written it).",
     )
     parser.add_argument("output", help="The --output directory of newsbeam ingest.")
     parser.add_argument("sql", help='SQL, e.g. "SELECT count(*) FROM quotes".')

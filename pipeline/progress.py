@@ -135,6 +135,7 @@ class ProgressDisplay:
         self._every = PLAIN_EVERY_SECONDS if every is None else every
         self._stop = threading.Event()
         self._since: dict[str, float] = {}  # counter -> when its total became known
+        self._final: dict[str, float] = {}  # counter -> its rate when it reached total
         self.snapshots: list[Snapshot] = []  # every poll, for tests and the last line
 
     def __enter__(self) -> ProgressDisplay:
@@ -168,9 +169,15 @@ class ProgressDisplay:
                 continue
             # Measured from when the line's total became known: before that its
             # stage was waiting for the one before it, not working.
+            if line.done in self._final:  # done: its rate no longer changes
+                rates[line.done] = self._final[line.done]
+                continue
             since = self._since.setdefault(line.done, now)
             if now - since >= 1.0 and counts[line.done]:
                 rates[line.done] = counts[line.done] / (now - since)
+                total = line.total(counts) if line.total else None
+                if total and counts[line.done] >= total:
+                    self._final[line.done] = rates[line.done]
         snap = Snapshot(counts, now - self._started, rates)
         self.snapshots.append(snap)
         return snap
