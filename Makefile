@@ -3,24 +3,33 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
 OUTPUT ?= output
-
 AIRFLOW_VENV := .venv-airflow
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
 LOCK   := deploy/docker/requirements.lock
+# setuptools notes every editable install with "be careful with folders named like
+# your package"; the package is newsbeam and no folder here is named so, so the
+# note is silenced (only that one: any other warning still shows). The image's lock
+# is the constraint: the tests and the demo run the versions the image ships, and
+# `pip check` over this venv checks the lock (tests/test_deploy.py).
+PIP_INSTALL := PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -c $(LOCK)
 
-.PHONY: demo test eval bench bench-memory bench-pool-memory lint format clean
+.PHONY: demo test fuzz hostile eval bench bench-memory bench-pool-memory lint format clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "newsbeam needs $(PYTHON) on PATH (Python 3.11)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# The image's lock as constraints: the tests run the versions the image ships, and
-# `pip check` over this venv checks the lock (tests/test_deploy.py).
+# The demo needs newsbeam and its model only; the tests add the dev extras.
+$(DEMO_STAMP): $(BIN)/python pyproject.toml $(LOCK)
+	$(PIP_INSTALL) -e .
+	@touch $(DEMO_STAMP)
+
 $(STAMP): $(BIN)/python pyproject.toml $(LOCK)
-	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[dev]'
-	@touch $(STAMP)
+	$(PIP_INSTALL) -e '.[dev]'
+	@touch $(STAMP) $(DEMO_STAMP)
 
 # Airflow in its own venv, as deployments keep it apart from newsbeam's: the DAG tests
 # load and run deploy/airflow with it. uv installs its ~280 pinned packages in a
@@ -32,20 +41,34 @@ $(AIRFLOW_STAMP): deploy/airflow/requirements-test.txt
 	    --no-deps -r deploy/airflow/requirements-test.txt
 	@touch $(AIRFLOW_STAMP)
 
-# The example items link to fictional .test hosts, so the demo does not fetch pages.
-demo: $(STAMP)
-	$(BIN)/newsbeam ingest --feeds examples/feeds/local.txt --output $(OUTPUT) --fetch-articles never
-	@echo
-	@echo "Most quoted speakers:"
-	$(BIN)/newsbeam query $(OUTPUT) "SELECT speaker_name AS speaker, count(*) AS quotes, count(DISTINCT article_id) AS articles FROM quotes WHERE speaker_id IS NOT NULL GROUP BY speaker_name ORDER BY quotes DESC, speaker LIMIT 10"
-	$(BIN)/newsbeam report $(OUTPUT) --story uk-russia --stories examples/stories.toml --out $(OUTPUT)/report-uk-russia.html
-
 # The report's browser test drives Debian's chromium (Playwright never downloads one).
 /usr/bin/chromium:
 	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 
+# The example items link to fictional .test hosts, so the demo does not fetch pages.
+demo: $(DEMO_STAMP)
+	$(BIN)/newsbeam ingest --feeds examples/feeds/local.txt --output $(OUTPUT) --fetch-articles never
+	@echo
+	@echo "Articles by outlet:"
+	@$(BIN)/newsbeam query $(OUTPUT) "SELECT outlet, outlet_country AS country, count(*) AS articles FROM articles GROUP BY ALL ORDER BY articles DESC, outlet"
+	@echo
+	@echo "Most quoted speakers:"
+	@$(BIN)/newsbeam query $(OUTPUT) "SELECT speaker_name AS speaker, count(*) AS quotes, count(DISTINCT article_id) AS articles FROM quotes WHERE speaker_id IS NOT NULL GROUP BY speaker_name ORDER BY quotes DESC, speaker LIMIT 10"
+	@echo
+	@$(BIN)/newsbeam report $(OUTPUT) --story uk-russia --stories examples/stories.toml --out $(OUTPUT)/report-uk-russia.html
+
 test: $(STAMP) $(AIRFLOW_STAMP) /usr/bin/chromium
 	$(BIN)/python -m pytest -q
+
+# Property-based fuzzing with a longer budget than CI's (random, not derandomised).
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz.py
+
+# feedparser's own test corpus (2,000+ files, from its sdist on PyPI) and ../shared's
+# real feeds in one feed list, in one CLI run: exit 0, no traceback, every item
+# accounted for.
+hostile: $(STAMP)
+	$(BIN)/python benchmarks/hostile_corpus.py
 
 eval: $(STAMP)
 	$(BIN)/python -m eval.quotes
@@ -70,4 +93,4 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(OUTPUT) .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(OUTPUT) .pytest_cache .ruff_cache .hypothesis build *.egg-info

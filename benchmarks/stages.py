@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=nlp_stage.DEFAULT_MODEL)
     parser.add_argument("--batch-size", type=int, default=nlp_stage.PIPE_BATCH_SIZE)
     args = parser.parse_args(argv)
-    paths = feeds.expand_sources([str(args.corpus / "feeds.txt")])
+    paths = [s.feed for s in feeds.expand_sources([str(args.corpus / "feeds.txt")])]
     result: dict = {}
     result["feeds"], items = feed_stage(paths)
     result["cleaning"], articles = cleaning_stage(items)

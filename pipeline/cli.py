@@ -2,7 +2,12 @@
 
 A thin layer: argument errors become one line on stderr and exit code 2; a job that ran
 exits 0 even when some feeds or items failed, because those are dead letters in the
-output, counted in the summary.
+output, counted in the summary, unless ``--fail-on-feed-errors`` asks for exit code 3.
+
+Exit codes: 0 the run finished (or the query answered); 1 the job failed without a
+run record; 2 bad arguments, an unusable feed source, output or model (one line on
+stderr, nothing was run); 3 feeds failed, as ``--fail-on-feed-errors`` asked to be
+told; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -11,19 +16,24 @@ import argparse
 import contextlib
 import logging
 import os
+import re
 import sys
 import time
 
 from newsbeam.pipeline.actor_list import actors
 from newsbeam.pipeline.report.command import report
 
-EXIT_USAGE = 2
+EXIT_OK = 0
 EXIT_JOB_FAILED = 1
+EXIT_USAGE = 2
+EXIT_FEEDS_FAILED = 3
+EXIT_INTERRUPTED = 130
 
 USAGE = """\
 usage: newsbeam ingest --feeds SRC [--feeds SRC ...] --output DIR
                        [--fetch-articles auto|always|never] [--spacy-model NAME]
-                       [--actor-aliases FILE] [any Beam pipeline option]
+                       [--actor-aliases FILE] [--fail-on-feed-errors [all|any]]
+                       [--quiet] [any Beam pipeline option]
        newsbeam query DIR "SQL" [--format table|csv|json]
        newsbeam actors DIR [PATTERN] [--type TYPE] [--limit N] [--format ...]
        newsbeam report DIR (--story NAME | --actors ID,ID [--any]) [--by day|week|month]
@@ -116,47 +126,101 @@ def ingest(argv: list[str]) -> int:
             description="Read feeds, extract mentions and quotes, write Parquet.",
             epilog="--streaming polls the feeds until stopped (see --poll-interval). "
             "Any Beam pipeline option is accepted too, e.g. --runner, "
-            "--direct_num_workers, --direct_running_mode.",
+            "--direct_num_workers, --direct_running_mode. Exit codes: 0 ran, 1 the "
+            "job failed, 2 bad arguments, 3 feeds failed (--fail-on-feed-errors).",
         )
         NewsbeamOptions._add_argparse_args(parser)
         parser.print_help()
         return 0
     from apache_beam.options.pipeline_options import PipelineOptions
+    from newsbeam.pipeline.options import NewsbeamOptions
     from newsbeam.pipeline.runner import UsageError, run
 
-    unknown = _unknown_flags(PipelineOptions, argv)
-    if unknown:
-        return _fail(f"unknown option {unknown[0]} (see 'newsbeam ingest --help')")
-    if any(a in ("--print-graph", "--print_graph") for a in argv):
+    problem = check_flags(PipelineOptions, argv)
+    if problem:
+        return _fail(problem)
+    ours = PipelineOptions(argv).view_as(NewsbeamOptions)
+    quiet = ours.quiet
+    if quiet:
+        logging.getLogger("newsbeam").setLevel(logging.WARNING)
+    if ours.print_graph:
         from newsbeam.pipeline.runner import graph_dot
 
         try:
             print(graph_dot(argv), end="")
         except UsageError as error:
             return _fail(str(error))
-        return 0
+        return EXIT_OK
     _show_job_submission(argv)
     started = time.monotonic()
     try:
-        outcome = run(argv)
+        outcome = run(argv, show_progress=not quiet)
     except UsageError as error:
         return _fail(str(error))
+    except KeyboardInterrupt:
+        return _fail("interrupted: no run record was written", EXIT_INTERRUPTED)
     if outcome.template_location:
         print(
             f"newsbeam ingest: pipeline staged as a Dataflow template at "
             f"{outcome.template_location}; the job writes its run record to "
             f"{outcome.record_path}"
         )
-        return 0
+        return EXIT_OK
     if outcome.record is None:
         return _fail(
             f"the job ended without a run record at {outcome.record_path}",
             EXIT_JOB_FAILED,
         )
     output = outcome.record_path.rsplit("/_runs/", 1)[0]
-    print(format_summary(outcome.record, output, outcome.record_path))
+    if not quiet:
+        print(format_summary(outcome.record, output, outcome.record_path))
     logging.getLogger("newsbeam").debug("wall time %.1f s", time.monotonic() - started)
-    return 0
+    failed = feeds_failed(outcome.record, ours.fail_on_feed_errors)
+    if failed:
+        return _fail(failed, EXIT_FEEDS_FAILED)
+    return EXIT_OK
+
+
+def feeds_failed(record: dict, policy: str) -> str:
+    """Why the run should exit 3 under ``--fail-on-feed-errors``, or ''."""
+    counts = record["counts"]
+    failed, total = counts["feeds_failed"], counts["feeds"]
+    if policy == "any" and failed:
+        return f"{failed} of {total} feeds failed (see the run record)"
+    if policy == "all" and total and failed == total:
+        return f"every feed failed ({total}; see the run record)"
+    return ""
+
+
+def check_flags(options_class, argv: list[str]) -> str:
+    """The first problem with the flags, as one line, or ''.
+
+    Every option newsbeam and Beam know is checked (unknown flags, bad values,
+    choices), so a typo is neither ignored nor answered with 140 lines of usage.
+    """
+    from apache_beam.options.pipeline_options import _BeamArgumentParser
+
+    class Parser(_BeamArgumentParser):
+        def error(self, message: str):
+            raise _FlagError(message)
+
+    parser = Parser(allow_abbrev=False, add_help=False)
+    for cls in options_class.__subclasses__() + [options_class]:
+        _add_all(parser, cls)
+    try:
+        _known, unknown = parser.parse_known_args(argv)
+    except _FlagError as error:
+        # argparse names every spelling ("argument --a-b/--a_b:"): one is enough.
+        message = re.sub(r"^argument (-[\w-]+)(/-[\w-]+)*:", r"\1:", str(error))
+        return f"{message} (see 'newsbeam ingest --help')"
+    flags = [u for u in unknown if u.startswith("-")]
+    if flags:
+        return f"unknown option {flags[0]} (see 'newsbeam ingest --help')"
+    return ""
+
+
+class _FlagError(ValueError):
+    pass
 
 
 def _unknown_flags(options_class, argv: list[str]) -> list[str]:
@@ -182,8 +246,8 @@ def query(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="newsbeam query",
         description="Run SQL (DuckDB) over a newsbeam output directory. Views: "
-        "articles, mentions, quotes, dead_letters (date DATE and actor VARCHAR are "
-        "the partition columns).",
+        "articles, mentions, quotes, dead_letters, actors (every one, even before a "
+        "run has written it).",
     )
     parser.add_argument("output", help="The --output directory of newsbeam ingest.")
     parser.add_argument("sql", help='SQL, e.g. "SELECT count(*) FROM quotes".')

@@ -24,7 +24,7 @@ from newsbeam.transforms.actors import (
 )
 from newsbeam.transforms.common import DEAD_LETTERS
 from newsbeam.transforms.extract import ROWS, ExtractEntities, ExtractQuotes
-from newsbeam.transforms.feeds import ReadFeeds
+from newsbeam.transforms.feeds import FeedSource, ReadFeeds
 from newsbeam.transforms.fetch import PAGE_CONCURRENCY, FetchFullText
 from newsbeam.transforms.http import FetchOptions
 from newsbeam.transforms.nlp import PARSED, Parse, StartModelLoadFn
@@ -43,7 +43,7 @@ from newsbeam.transforms.text import ToArticles
 class Settings:
     """Plain values the graph needs, taken from the options once."""
 
-    feeds: tuple[str, ...]
+    feeds: tuple[FeedSource, ...]
     output: str
     fetch_articles: str
     spacy_model: str
@@ -63,6 +63,7 @@ class Settings:
     retention_seconds: float = 14 * 24 * 3600.0
     obey_robots: bool = True
     page_concurrency: int = PAGE_CONCURRENCY
+    about: dict = field(default_factory=dict)  # version, model, options: the record
 
     def run_meta(self) -> RunMeta:
         return RunMeta(
@@ -70,8 +71,9 @@ class Settings:
             self.run_id,
             self.runner,
             self.started_at,
-            list(self.feeds),
+            [source.feed for source in self.feeds],
             dict(self.feed_state),
+            dict(self.about),
         )
 
 
@@ -134,7 +136,7 @@ def build_streaming(pipeline: beam.Pipeline, settings: Settings) -> None:
     waits for the end: dedup is keyed state across polls, people resolve against
     the actors earlier batch runs stored, and the actors table is left to batch."""
     polled = pipeline | "PollFeedList" >> PollFeedList(
-        list(settings.feed_specs or settings.feeds),
+        list(settings.feed_specs or [s.feed for s in settings.feeds]),
         settings.poll_interval,
         settings.max_polls,
         settings.duration,

@@ -2,11 +2,41 @@
 
 from __future__ import annotations
 
+import argparse
+import math
+
 from apache_beam.options.pipeline_options import PipelineOptions
 from newsbeam.transforms.fetch import PAGE_CONCURRENCY
 from newsbeam.transforms.nlp import DEFAULT_MODEL, PIPE_BATCH_SIZE
 
 MIB = 1024 * 1024
+
+
+# Value types: a bad value is one line naming the option and what it takes.
+def _number(text: str, cast, minimum: float, strict: bool, expected: str):
+    try:
+        value = cast(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+    if not math.isfinite(value) or value < minimum or (strict and value == minimum):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+    return value
+
+
+def seconds(text: str) -> float:
+    return _number(text, float, 0, True, "a positive number (e.g. 10 or 2.5)")
+
+
+def seconds_or_zero(text: str) -> float:
+    return _number(text, float, 0, False, "a number of at least 0 (e.g. 0.5)")
+
+
+def count(text: str) -> int:
+    return _number(text, int, 0, False, "a whole number of at least 0")
+
+
+def positive_int(text: str) -> int:
+    return _number(text, int, 0, True, "a whole number of at least 1")
 
 
 class NewsbeamOptions(PipelineOptions):
@@ -16,8 +46,9 @@ class NewsbeamOptions(PipelineOptions):
             "--feeds",
             action="append",
             default=[],
-            help="A feed URL, a local feed file, a text file listing feeds (one per "
-            "line, # comments) or an OPML file. Repeat for several.",
+            help="A feed URL, a local feed file, or a feed list: text (one feed per "
+            'line, # comments, optional outlet="Name" country=XX), CSV (url,outlet,'
+            "country), TOML ([[feed]] tables) or OPML. Repeat for several.",
         )
         parser.add_argument(
             "--output",
@@ -62,7 +93,7 @@ class NewsbeamOptions(PipelineOptions):
             "--http-timeout",
             "--http_timeout",
             dest="http_timeout",
-            type=float,
+            type=seconds,
             default=10.0,
             help="Seconds to connect and between bytes read, per request (default 10).",
         )
@@ -70,7 +101,7 @@ class NewsbeamOptions(PipelineOptions):
             "--http-deadline",
             "--http_deadline",
             dest="http_deadline",
-            type=float,
+            type=seconds,
             default=30.0,
             help="Seconds one request may take in all, slow bodies, redirects and "
             "retries included (default 30).",
@@ -79,7 +110,7 @@ class NewsbeamOptions(PipelineOptions):
             "--http-retries",
             "--http_retries",
             dest="http_retries",
-            type=int,
+            type=count,
             default=2,
             help="Retries after a 429, a 5xx or a dropped connection (default 2).",
         )
@@ -87,7 +118,7 @@ class NewsbeamOptions(PipelineOptions):
             "--host-concurrency",
             "--host_concurrency",
             dest="host_concurrency",
-            type=int,
+            type=count,
             default=2,
             help="Most requests in flight to one host, per worker (default 2; 0: no "
             "limit).",
@@ -96,7 +127,7 @@ class NewsbeamOptions(PipelineOptions):
             "--host-delay",
             "--host_delay",
             dest="host_delay",
-            type=float,
+            type=seconds_or_zero,
             default=0.0,
             help="Least seconds between two requests to one host, per worker "
             "(default 0).",
@@ -133,7 +164,7 @@ class NewsbeamOptions(PipelineOptions):
             "--max-feed-bytes",
             "--max_feed_bytes",
             dest="max_feed_bytes",
-            type=int,
+            type=positive_int,
             default=10 * MIB,
             help="Largest body accepted, after decompression (default 10 MiB).",
         )
@@ -141,7 +172,7 @@ class NewsbeamOptions(PipelineOptions):
             "--nlp-batch-size",
             "--nlp_batch_size",
             dest="nlp_batch_size",
-            type=int,
+            type=positive_int,
             default=PIPE_BATCH_SIZE,
             help=f"Texts per nlp.pipe batch (default {PIPE_BATCH_SIZE}).",
         )
@@ -149,7 +180,7 @@ class NewsbeamOptions(PipelineOptions):
             "--poll-interval",
             "--poll_interval",
             dest="poll_interval",
-            type=float,
+            type=seconds,
             default=300.0,
             help="With --streaming: seconds between polls of every feed (default 300).",
         )
@@ -157,14 +188,14 @@ class NewsbeamOptions(PipelineOptions):
             "--max-polls",
             "--max_polls",
             dest="max_polls",
-            type=int,
+            type=positive_int,
             default=None,
             help="With --streaming: stop after this many polls (default: never).",
         )
         parser.add_argument(
             "--duration",
             dest="duration",
-            type=float,
+            type=seconds,
             default=None,
             help="With --streaming: stop after this many seconds (default: never).",
         )
@@ -172,7 +203,7 @@ class NewsbeamOptions(PipelineOptions):
             "--window-seconds",
             "--window_seconds",
             dest="window_seconds",
-            type=float,
+            type=seconds,
             default=60.0,
             help="With --streaming: rows are committed to Parquet once per window of "
             "this many seconds (default 60).",
@@ -181,10 +212,30 @@ class NewsbeamOptions(PipelineOptions):
             "--dedup-retention-hours",
             "--dedup_retention_hours",
             dest="dedup_retention_hours",
-            type=float,
+            type=seconds,
             default=14 * 24.0,
             help="With --streaming: how long an article id is remembered to drop "
             "repeats across polls (default 336 h = 14 days).",
+        )
+        parser.add_argument(
+            "--fail-on-feed-errors",
+            "--fail_on_feed_errors",
+            dest="fail_on_feed_errors",
+            nargs="?",
+            const="all",
+            choices=["all", "any", "never"],
+            default="never",
+            help="Exit with code 3 when every feed failed (all, the value when none "
+            "is given) or when any feed failed (any), for schedulers; default never: "
+            "failed feeds are dead letters and the run exits 0.",
+        )
+        parser.add_argument(
+            "--quiet",
+            dest="quiet",
+            action="store_true",
+            default=False,
+            help="Print nothing but errors: no progress display, no summary (the run "
+            "record still has it all).",
         )
         parser.add_argument(
             "--run-id",

@@ -18,7 +18,7 @@ from decimal import Decimal
 
 import duckdb
 import pyarrow as pa
-from newsbeam.schemas import DATASETS
+from newsbeam.schemas import ACTORS_SPEC, DATASETS
 
 _SQL_TYPES = {"date": "DATE", "actor_id": "VARCHAR", "speaker_id": "VARCHAR"}
 
@@ -42,12 +42,52 @@ def _has_files(pattern: str) -> bool:
     return bool(glob.glob(pattern))
 
 
-def connect(output: str) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with one view per dataset under ``output``."""
-    if "://" not in output and not os.path.isdir(output):
+class NotAnOutputError(FileNotFoundError):
+    """A folder that newsbeam did not write: querying it would answer 0 rows."""
+
+
+# Each run writes its record under _runs/; older outputs may only hold datasets.
+_DATASET_FOLDERS = (*DATASETS, "actors")
+
+
+def check_output(output: str) -> None:
+    """Refuse a local folder that is not a newsbeam output, with what to pass."""
+    if "://" in output:
+        return  # object stores have no folders to look at cheaply; DuckDB reports
+    if not os.path.isdir(output):
         raise FileNotFoundError(f"output directory not found: {output}")
+    if os.path.isdir(os.path.join(output, "_runs")) or any(
+        _holds_a_dataset(os.path.join(output, name)) for name in _DATASET_FOLDERS
+    ):
+        return
+    parent = os.path.dirname(os.path.abspath(output))
+    name = os.path.basename(os.path.abspath(output))
+    if name in _DATASET_FOLDERS and os.path.isdir(os.path.join(parent, "_runs")):
+        raise NotAnOutputError(
+            f"{output} is the {name} dataset inside a newsbeam output: "
+            f"query {parent} and use the view {name}"
+        )
+    raise NotAnOutputError(
+        f"not a newsbeam output directory: {output} (no _runs/ or datasets in it; "
+        "pass the --output of newsbeam ingest)"
+    )
+
+
+def _holds_a_dataset(folder: str) -> bool:
+    """Partition folders or Parquet files: what newsbeam writes in a dataset."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return False
+    return any(n.startswith("date=") or n.endswith(".parquet") for n in names)
+
+
+def connect(output: str) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with one view per dataset under ``output``: every
+    dataset, with its columns, whether or not any run has written it yet."""
+    check_output(output)
     con = duckdb.connect()
-    for name, spec in DATASETS.items():
+    for name in DATASETS:
         pattern = _glob(output, name)
         if _has_files(pattern):
             hive = f", hive_partitioning = true, hive_types = {hive_types(name)}"
@@ -56,17 +96,31 @@ def connect(output: str) -> duckdb.DuckDBPyConnection:
                 f"'{pattern}', union_by_name = true{hive})"
             )
         else:
-            empty = spec.schema.empty_table()
-            for key in spec.partition_by:
-                empty = empty.append_column(
-                    key, pa.array([], type=spec.partitioning_schema.field(key).type)
-                )
-            con.register(f"_{name}_empty", empty)
-            con.execute(f"CREATE VIEW {name} AS SELECT * FROM _{name}_empty")
+            _empty_view(con, name, DATASETS[name])
     actors = f"{output.rstrip('/')}/actors/*.parquet"
-    if _has_files(actors) and "://" not in output:
+    if "://" not in output and _has_files(actors):
         con.execute(f"CREATE VIEW actors AS SELECT * FROM read_parquet('{actors}')")
+    else:  # streaming-only outputs have no actors table yet
+        _empty_view(con, "actors", ACTORS_SPEC)
     return con
+
+
+def _empty_view(con: duckdb.DuckDBPyConnection, name: str, spec) -> None:
+    """A view with the dataset's columns and no rows, defined in SQL alone, so no
+    helper table shows up in ``SHOW TABLES``."""
+    empty = spec.schema.empty_table()
+    for key in spec.partition_by:
+        if key in spec.schema.names:  # a column the files hold as well
+            continue
+        empty = empty.append_column(
+            key, pa.array([], type=spec.partitioning_schema.field(key).type)
+        )
+    relation = con.from_arrow(empty)
+    columns = ", ".join(
+        f'CAST(NULL AS {sql_type}) AS "{column}"'
+        for column, sql_type in zip(relation.columns, relation.types, strict=True)
+    )
+    con.execute(f"CREATE VIEW {name} AS SELECT {columns} WHERE false")
 
 
 def _plain(value):

@@ -18,11 +18,9 @@ import apache_beam as beam
 from apache_beam.coders import PickleCoder
 from apache_beam.transforms import userstate, window
 from apache_beam.utils.windowed_value import WindowedValue
+from newsbeam.schemas.status import FeedState, FeedStatus, Stage
 from newsbeam.transforms.common import read_bytes, utc_now, write_atomically
 from newsbeam.transforms.feeds import next_feed_state, save_feed_state
-
-ITEM_STAGE = "items"  # dead letters of this stage each stand for one lost item
-FEED_STAGE = "feeds"  # dead letters of this stage each stand for one failed feed
 
 
 def record_path(output: str, run_id: str) -> str:
@@ -30,28 +28,27 @@ def record_path(output: str, run_id: str) -> str:
 
 
 def build_record(
-    run_id: str,
-    runner: str,
-    started_at: datetime,
-    feeds: list[str],
+    meta: RunMeta,
     tally: RunTally,
     finished_at: datetime,
 ) -> dict:
     """The record as a plain dict, from the run's tally of events."""
+    feeds = meta.feeds
     rows = [
         _feed_row(feed, tally.polls.get(feed), tally.per_feed.get(feed, Counter()))
         for feed in list(feeds) + sorted(set(tally.polls) - set(feeds))
     ]
     totals = tally.totals
     return {
-        "run_id": run_id,
-        "runner": runner,
-        "started_at": started_at.isoformat(),
+        "run_id": meta.run_id,
+        "runner": meta.runner,
+        **meta.about,
+        "started_at": meta.started_at.isoformat(),
         "finished_at": finished_at.isoformat(),
-        "elapsed_seconds": round((finished_at - started_at).total_seconds(), 3),
+        "elapsed_seconds": round((finished_at - meta.started_at).total_seconds(), 3),
         "counts": {
             "feeds": len(rows),
-            "feeds_failed": sum(1 for r in rows if r["status"] == "failed"),
+            "feeds_failed": sum(1 for r in rows if r["status"] == FeedState.FAILED),
             "items_seen": sum(r["items_seen"] for r in rows),
             "articles_written": totals["articles_written"],
             "duplicates": totals["duplicates"],
@@ -66,8 +63,8 @@ def build_record(
         "feeds": rows,
         "feed_state": {
             feed: {
-                key: polls.last_good.get(key)
-                for key in ("etag", "last_modified", "body_sha256", "checked_at")
+                **polls.last_good.validators(),
+                "checked_at": polls.last_good.checked_at,
             }
             for feed, polls in sorted(tally.polls.items())
             if polls.last_good
@@ -103,18 +100,19 @@ def _feed_row(feed: str, polls: FeedPolls | None, seen: Counter) -> dict:
     """One feed's line of the record; a streaming run folds all its polls into it."""
     polls = polls or FeedPolls()
     if not polls.count:
-        status = "missing"
-    elif "ok" in polls.states:
-        status = "ok"
-    elif "not_modified" in polls.states:
-        status = "not_modified"
+        status = FeedState.MISSING
+    elif FeedState.OK in polls.states:
+        status = FeedState.OK
+    elif FeedState.NOT_MODIFIED in polls.states:
+        status = FeedState.NOT_MODIFIED
     else:
-        status = "failed"
+        status = FeedState.FAILED
+    last = polls.last
     return {
         "feed": feed,
-        "status": status,
-        "http_status": polls.last.get("http_status"),
-        "error": polls.last.get("error") or "",
+        "status": str(status),
+        "http_status": last.http_status if last else None,
+        "error": last.error if last else "",
         "polls": polls.count,
         "items_seen": polls.items_seen,
         "articles_written": seen["articles_written"],
@@ -136,18 +134,16 @@ class FeedPolls:
     count: int = 0
     items_seen: int = 0
     states: set = field(default_factory=set)
-    last: dict = field(default_factory=dict)  # the latest status of any kind
-    last_good: dict = field(default_factory=dict)  # the latest ok / not_modified
+    last: FeedStatus | None = None  # the latest status of any kind
+    last_good: FeedStatus | None = None  # the latest ok / not_modified
 
-    def add(self, status: dict) -> None:
+    def add(self, status: FeedStatus) -> None:
         self.count += 1
-        self.items_seen += int(status.get("items_seen") or 0)
-        self.states.add(status.get("status"))
+        self.items_seen += status.items_seen
+        self.states.add(FeedState(status.status))
         if _later(status, self.last):
             self.last = status
-        if status.get("status") in ("ok", "not_modified") and _later(
-            status, self.last_good
-        ):
+        if status.good and _later(status, self.last_good):
             self.last_good = status
 
     def merge(self, other: FeedPolls) -> None:
@@ -158,16 +154,12 @@ class FeedPolls:
             if status:
                 if _later(status, self.last):
                     self.last = status
-                if status.get("status") in ("ok", "not_modified") and _later(
-                    status, self.last_good
-                ):
+                if status.good and _later(status, self.last_good):
                     self.last_good = status
 
 
-def _later(status: dict, than: dict) -> bool:
-    return not than or (status.get("checked_at") or "") >= (
-        than.get("checked_at") or ""
-    )
+def _later(status: FeedStatus, than: FeedStatus | None) -> bool:
+    return than is None or status.checked_at >= than.checked_at
 
 
 @dataclass
@@ -186,7 +178,7 @@ class TallyRunFn(beam.CombineFn):
     def add_input(self, tally: RunTally, event) -> RunTally:
         kind, payload = event
         if kind == "status":
-            tally.polls.setdefault(payload["feed"], FeedPolls()).add(payload)
+            tally.polls.setdefault(payload.feed, FeedPolls()).add(payload)
         else:
             feed, name = payload
             if feed:
@@ -219,9 +211,9 @@ def read_record(output: str, run_id: str) -> dict:
 
 
 def dead_letter_event(letter) -> tuple[str, str]:
-    if letter.stage == ITEM_STAGE:
+    if letter.stage == Stage.ITEMS:
         return letter.source, "dead_letters_items"
-    if letter.stage == FEED_STAGE:
+    if letter.stage == Stage.FEEDS:
         return letter.source, "dead_letters_feeds"
     return "", "dead_letters_other"
 
@@ -252,6 +244,8 @@ class RunMeta(NamedTuple):
     started_at: datetime
     feeds: list[str]
     feed_state: dict  # what the last run committed, updated by this one
+    # What produced the data: newsbeam_version, model {name, version}, options.
+    about: dict = {}  # a NamedTuple default, never mutated
 
 
 class RecordRun(beam.PTransform):
@@ -335,15 +329,21 @@ class UpdateRecordFn(beam.DoFn):
             [previous, partial] if previous else [partial]
         )
         tally_state.write(tally)
-        output, run_id, runner, started_at, feeds, _feed_state = self._meta
-        record = build_record(run_id, runner, started_at, feeds, tally, utc_now())
-        yield write_record(output, record)
+        record = build_record(self._meta, tally, utc_now())
+        yield write_record(self._meta.output, record)
 
 
 def commit_streaming_state(output: str, previous: dict, record: dict) -> None:
     """After a streaming run drained: keep each feed's validators for the next run."""
     statuses = [
-        {"feed": feed, "status": "ok", **values}
+        FeedStatus(
+            feed,
+            FeedState.OK,
+            etag=values.get("etag"),
+            last_modified=values.get("last_modified"),
+            body_sha256=values.get("body_sha256"),
+            checked_at=values.get("checked_at") or "",
+        )
         for feed, values in record.get("feed_state", {}).items()
     ]
     save_feed_state(output, next_feed_state(previous, statuses, utc_now()))
@@ -353,17 +353,16 @@ def commit_batch_run(
     tally: RunTally, meta: RunMeta, pipeline_started: bool = True
 ) -> str:
     """Commit the feed state, then the record: both only after what they count."""
-    output, run_id, runner, started_at, feeds, feed_state = meta
     good = [p.last_good for p in tally.polls.values() if p.last_good]
-    save_feed_state(output, next_feed_state(feed_state, good, utc_now()))
-    record = build_record(run_id, runner, started_at, feeds, tally, utc_now())
+    save_feed_state(meta.output, next_feed_state(meta.feed_state, good, utc_now()))
+    record = build_record(meta, tally, utc_now())
     record["pipeline_started"] = pipeline_started
-    return write_record(output, record)
+    return write_record(meta.output, record)
 
 
-def tally_of(statuses: list[dict]) -> RunTally:
+def tally_of(statuses: list[FeedStatus]) -> RunTally:
     """The tally of a run that only checked its feeds."""
     tally = RunTally()
     for status in statuses:
-        tally.polls.setdefault(status["feed"], FeedPolls()).add(status)
+        tally.polls.setdefault(status.feed, FeedPolls()).add(status)
     return tally

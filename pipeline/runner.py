@@ -19,6 +19,7 @@ import signal
 import threading
 import uuid
 from dataclasses import dataclass
+from importlib.metadata import version
 
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
@@ -31,6 +32,7 @@ from apache_beam.options.pipeline_options import (
 )
 from newsbeam.pipeline.graph import Settings, build
 from newsbeam.pipeline.options import NewsbeamOptions
+from newsbeam.pipeline.progress import ProgressDisplay
 from newsbeam.pipeline.record import (
     commit_batch_run,
     commit_streaming_state,
@@ -79,12 +81,15 @@ MULTI_THREADING_REFUSED = (
 )
 
 
+KNOWN_RUNNERS = "DirectRunner, DataflowRunner, FlinkRunner, PortableRunner, PrismRunner"
+
+
 def describe_runner(options: PipelineOptions) -> tuple[object, str]:
     """The runner to use and how the run summary names it."""
     standard = options.view_as(StandardOptions)
     direct = options.view_as(DirectOptions)
     if standard.runner:
-        return standard.runner, str(standard.runner)
+        return _named_runner(str(standard.runner)), str(standard.runner)
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
     if standard.streaming:
@@ -112,6 +117,21 @@ def is_template_launch(options: PipelineOptions) -> bool:
     no feed changed since the last run, and no record can be waited for here.
     """
     return bool(options.view_as(GoogleCloudOptions).template_location)
+
+
+def _named_runner(name: str):
+    """The runner ``--runner`` names, or a one-line error saying which exist."""
+    from apache_beam.runners.runner import create_runner
+
+    try:
+        return create_runner(name)
+    except ImportError as error:
+        raise UsageError(f"runner {name} is not installed here ({error})") from error
+    except (ValueError, AttributeError) as error:
+        raise UsageError(
+            f"unknown runner {name!r}: use one of {KNOWN_RUNNERS}, or leave --runner "
+            "out for the in-process FnApiRunner"
+        ) from error
 
 
 def new_run_id() -> str:
@@ -176,7 +196,7 @@ def settings_from(
     except FeedListError as error:
         raise UsageError(str(error)) from error
     try:
-        check_model(ours.spacy_model)
+        model = check_model(ours.spacy_model)
     except RuntimeError as error:
         raise UsageError(str(error)) from error
     if ours.actor_aliases:
@@ -223,7 +243,47 @@ def settings_from(
         retention_seconds=ours.dedup_retention_hours * 3600.0,
         obey_robots=not ours.ignore_robots,
         page_concurrency=ours.page_concurrency,
+        about={
+            "newsbeam_version": version("newsbeam"),
+            "model": model,
+            "options": recorded_options(options),
+        },
     )
+
+
+# Option names that may carry a secret (S3 keys, tokens): the record says they were
+# given, never what they were.
+_SECRET_WORDS = ("secret", "password", "token", "credential", "access_key", "key_id")
+
+
+def recorded_options(options: PipelineOptions) -> dict:
+    """The options of the run as the record keeps them: newsbeam's with their
+    values (defaults included), any other option only when given, secrets masked."""
+    ours = options.view_as(NewsbeamOptions).get_all_options(drop_default=False)
+    given = options.get_all_options(drop_default=True, retain_unknown_options=True)
+    newsbeam_names = _newsbeam_option_names()
+    recorded = {}
+    for name, value in sorted({**given, **ours}.items()):
+        if name not in newsbeam_names and name not in given:
+            continue
+        if value is not None and any(word in name.lower() for word in _SECRET_WORDS):
+            value = "***"
+        recorded[name] = value if _plain(value) else str(value)
+    return recorded
+
+
+def _newsbeam_option_names() -> set[str]:
+    import argparse
+
+    parser = argparse.ArgumentParser(add_help=False)
+    NewsbeamOptions._add_argparse_args(parser)
+    return {action.dest for action in parser._actions}
+
+
+def _plain(value) -> bool:
+    if isinstance(value, list | tuple):
+        return all(_plain(v) for v in value)
+    return value is None or isinstance(value, str | int | float | bool)
 
 
 @contextlib.contextmanager
@@ -267,8 +327,12 @@ def graph_dot(argv: list[str] | None = None) -> str:
     return to_dot(pipeline, f"newsbeam ingest ({mode})")
 
 
-def run(argv: list[str] | None = None) -> Outcome:
-    """Runs one batch ingest; returns the Beam result and the run record."""
+def run(argv: list[str] | None = None, *, show_progress: bool = False) -> Outcome:
+    """Runs one ingest; returns the Beam result and the run record.
+
+    ``show_progress`` draws the progress of a batch run on the in-process runner
+    (where the workers share this machine); other runners have their own consoles.
+    """
     options = PipelineOptions(argv)
     FileSystems.set_options(options)  # s3:// and gs:// settings, before any check
     runner, runner_name = describe_runner(options)
@@ -287,7 +351,9 @@ def run(argv: list[str] | None = None) -> Outcome:
         result = pipeline.run()  # stages the graph; there is no job to wait for
         location = options.view_as(GoogleCloudOptions).template_location
         return Outcome(result, None, path, template_location=location)
-    with _stop_on_signals(settings.streaming):
+    watch = show_progress and not settings.streaming and not _remote(options)
+    display = ProgressDisplay(len(settings.feeds)) if watch else None
+    with _stop_on_signals(settings.streaming), display or contextlib.nullcontext():
         result = pipeline.run()
         result.wait_until_finish()
     try:
@@ -297,6 +363,11 @@ def run(argv: list[str] | None = None) -> Outcome:
     if record is not None and settings.streaming:
         commit_streaming_state(settings.output, settings.feed_state, record)
     return Outcome(result=result, record=record, record_path=path)
+
+
+def _remote(options: PipelineOptions) -> bool:
+    """A runner of its own was named: its workers may not share this machine."""
+    return bool(options.view_as(StandardOptions).runner)
 
 
 def _nothing_changed(settings: Settings, statuses: list[dict]) -> Outcome:

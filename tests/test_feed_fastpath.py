@@ -18,15 +18,12 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLE_FEEDS, REPO
 from newsbeam.schemas import FeedItem
-from newsbeam.transforms.feeds import (
-    FeedParseError,
-    ParsedFeed,
-    _fast_parse,
-    _feedparser_parse,
-    _replace_forbidden_charrefs,
-    parse_feed,
+from newsbeam.transforms.feeds import FeedParseError, ParsedFeed, parse_feed, read_local
+from newsbeam.transforms.feeds.fastpath import fast_parse
+from newsbeam.transforms.feeds.parse import (
+    feedparser_parse,
     prepare_xml,
-    read_local,
+    replace_forbidden_charrefs,
     safe_charrefs,
 )
 
@@ -46,12 +43,12 @@ def compare(
     """The fast path's result where it accepts (asserted equal to feedparser's)."""
     prepared, headers = prepare_xml(body, feed_url, content_type)
     try:
-        slow: ParsedFeed | FeedParseError = _feedparser_parse(
+        slow: ParsedFeed | FeedParseError = feedparser_parse(
             prepared, feed_url, FETCHED, dict(headers)
         )
     except FeedParseError as e:
         slow = e
-    fast = _fast_parse(prepared, feed_url, FETCHED, headers)
+    fast = fast_parse(prepared, feed_url, FETCHED, headers)
     if fast is None:
         return None
     label = f"{feed_url} ({content_type})"
@@ -477,7 +474,7 @@ def test_namespace_prefixes_are_read_as_feedparser_reads_them():
 def test_safe_charrefs_shortcut_changes_nothing():
     """The scan for unusual references gives what the full substitution gives."""
 
-    slow = _replace_forbidden_charrefs
+    slow = replace_forbidden_charrefs
 
     rng = random.Random(20251102)
     edges = [0, 8, 9, 10, 13, 31, 32, 99, 100, 9999, 10000, 49999, 54999, 55295]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 from datetime import UTC, datetime
@@ -12,13 +11,11 @@ import apache_beam as beam
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to, is_not_empty
+from newsbeam.schemas.status import FeedState, FeedStatus, Stage
 from newsbeam.transforms.feeds import (
-    FeedListError,
     FeedParseError,
     ReadFeeds,
-    expand_sources,
     parse_feed,
-    sniff,
     unchanged_feeds,
 )
 from newsbeam.transforms.http import FetchOptions
@@ -262,110 +259,16 @@ def test_every_shared_fixture_feed_parses_or_is_refused_cleanly():
     assert sum(isinstance(n, int) and n > 0 for n in outcomes.values()) > 40
 
 
-# ------------------------------------------------------------------ sources
-
-
-def test_sniff_by_content_not_name(tmp_path):
-    assert sniff(b'<?xml version="1.0"?>\n<!-- c -->\n<opml version="2.0"/>') == "opml"
-    assert sniff(b"\xef\xbb\xbf<rss/>") == "feed"
-    assert sniff(b'<?xml version="1.0"?><rdf:RDF/>') == "feed"
-    assert sniff(b'{"version": "https://jsonfeed.org/version/1"}') == "feed"
-    assert sniff(b"# my feeds\nhttps://a.example/rss\n") == "list"
-
-
-def test_expand_list_opml_and_feed_files(tmp_path):
-    (tmp_path / "sub").mkdir()
-    feed = tmp_path / "sub" / "local.txt"  # a feed, whatever the extension says
-    feed.write_bytes(RSS2)
-    opml = tmp_path / "sub" / "export.xml"
-    opml.write_text(
-        '<?xml version="1.0"?><opml version="2.0"><body>'
-        '<outline text="group"><outline text="A" xmlUrl="https://a.example/rss"/>'
-        '<outline text="B" xmlUrl="https://b.example/atom"/></outline>'
-        '<outline text="no feed"/></body></opml>'
-    )
-    listing = tmp_path / "feeds.list"
-    listing.write_text(
-        "# news feeds\n\n"
-        "https://a.example/rss\n"
-        "   sub/local.txt   # relative to this list\n"
-        "sub/export.xml\n"
-        "https://c.example/feed\n"
-    )
-    gz = tmp_path / "packed.xml"
-    gz.write_bytes(gzip.compress(ATOM))
-    got = expand_sources([str(listing), "https://c.example/feed", str(gz)])
-    assert got == [
-        "https://a.example/rss",
-        str(feed),
-        "https://b.example/atom",
-        "https://c.example/feed",
-        str(gz),
-    ]
-
-
-def test_missing_path_is_a_one_line_error(tmp_path):
-    missing = tmp_path / "nope.txt"
-    with pytest.raises(FeedListError) as caught:
-        expand_sources([str(missing)])
-    assert str(caught.value) == (
-        f"feed list not readable: {missing} (No such file or directory)"
-    )
-
-
-def test_missing_path_inside_a_list_is_reported(tmp_path):
-    listing = tmp_path / "feeds.txt"
-    listing.write_text("gone.xml\n")
-    with pytest.raises(FeedListError, match="gone.xml"):
-        expand_sources([str(listing)])
-
-
-@pytest.mark.parametrize(
-    "content",
-    ["", "# only comments\n\n", '<opml version="2.0"><body/></opml>'],
-)
-def test_list_without_feeds_is_an_error(tmp_path, content):
-    listing = tmp_path / "empty"
-    listing.write_text(content)
-    with pytest.raises(FeedListError, match="has no feeds"):
-        expand_sources([str(listing)])
-
-
-def test_list_including_itself_is_an_error(tmp_path):
-    listing = tmp_path / "loop.txt"
-    listing.write_text("loop.txt\n")
-    with pytest.raises(FeedListError, match="includes itself"):
-        expand_sources([str(listing)])
-
-
-def test_other_schemes_are_refused(tmp_path):
-    with pytest.raises(FeedListError, match="unsupported feed source"):
-        expand_sources(["ftp://example.org/feed.xml"])
-    listing = tmp_path / "feeds.txt"
-    listing.write_text("https://ok.example/rss\nftp://example.org/feed.xml\n")
-    with pytest.raises(FeedListError, match="unsupported feed source in"):
-        expand_sources([str(listing)])
-
-
-def test_absolute_paths_and_file_urls_in_a_list(tmp_path):
-    feed = tmp_path / "a.rss"
-    feed.write_bytes(RSS2)
-    listing = tmp_path / "elsewhere" / "feeds.txt"
-    listing.parent.mkdir()
-    listing.write_text(f"{feed}\nfile://{feed}\n../a.rss\n")
-    assert expand_sources([str(listing)]) == [str(feed)]
-
-
 # ------------------------------------------------------------------ ReadFeeds
 
 
-def _key(row):
+def _key(status: FeedStatus):
     return (
-        row["feed"],
-        row["status"],
-        row["http_status"],
-        row["items_seen"],
-        row["error"],
+        status.feed,
+        status.status,
+        status.http_status,
+        status.items_seen,
+        status.error,
     )
 
 
@@ -411,10 +314,10 @@ def test_read_feeds_routes_items_failures_and_statuses(tmp_path):
                 failures,
                 equal_to(
                     [
-                        ("items", server.url("/json"), "bad_item"),
-                        ("feeds", server.url("/page"), "not_a_feed"),
-                        ("feeds", server.url("/gone"), "http_410"),
-                        ("feeds", str(tmp_path / "no"), "file_error"),
+                        (Stage.ITEMS, server.url("/json"), "bad_item"),
+                        (Stage.FEEDS, server.url("/page"), "not_a_feed"),
+                        (Stage.FEEDS, server.url("/gone"), "http_410"),
+                        (Stage.FEEDS, str(tmp_path / "no"), "file_error"),
                     ]
                 ),
                 label="DeadLetters",
@@ -423,13 +326,13 @@ def test_read_feeds_routes_items_failures_and_statuses(tmp_path):
                 out["feeds"] | "Status" >> beam.Map(_key),
                 equal_to(
                     [
-                        (server.url("/rss"), "ok", 200, 3, ""),
-                        (server.url("/json"), "ok", 200, 3, ""),
-                        (server.url("/page"), "failed", 200, 0, "not_a_feed"),
-                        (server.url("/gone"), "failed", 410, 0, "http_410"),
-                        (server.url("/same"), "not_modified", 304, 0, ""),
-                        (str(local), "ok", None, 1, ""),
-                        (str(tmp_path / "no"), "failed", None, 0, "file_error"),
+                        (server.url("/rss"), FeedState.OK, 200, 3, ""),
+                        (server.url("/json"), FeedState.OK, 200, 3, ""),
+                        (server.url("/page"), FeedState.FAILED, 200, 0, "not_a_feed"),
+                        (server.url("/gone"), FeedState.FAILED, 410, 0, "http_410"),
+                        (server.url("/same"), FeedState.NOT_MODIFIED, 304, 0, ""),
+                        (str(local), FeedState.OK, None, 1, ""),
+                        (str(tmp_path / "no"), FeedState.FAILED, None, 0, "file_error"),
                     ]
                 ),
                 label="Statuses",
@@ -447,8 +350,8 @@ def test_read_feeds_with_every_feed_failing_still_reports_each(tmp_path):
             assert_that(out["items"], equal_to([]), label="NoItems")
             assert_that(out["dead_letters"], is_not_empty(), label="Failures")
             assert_that(
-                out["feeds"] | beam.Map(lambda s: (s["feed"], s["status"])),
-                equal_to([(f, "failed") for f in feeds]),
+                out["feeds"] | beam.Map(lambda s: (s.feed, s.status)),
+                equal_to([(f, FeedState.FAILED) for f in feeds]),
                 label="Statuses",
             )
 
@@ -478,8 +381,8 @@ def test_one_worker_fetches_several_feeds_at_once():
         with TestPipeline(runner=RUNNER) as pipeline:
             out = pipeline | beam.Create(feeds) | ReadFeeds(FetchOptions(retries=0))
             assert_that(
-                out["feeds"] | beam.Map(lambda s: s["status"]),
-                equal_to(["ok"] * 4),
+                out["feeds"] | beam.Map(lambda s: s.status),
+                equal_to([FeedState.OK] * 4),
             )
     finally:
         for s in servers:
@@ -499,9 +402,9 @@ def test_unchanged_feeds_reports_each_feed_when_none_changed(tmp_path):
     digest = hashlib.sha256(RSS2).hexdigest()
     state = {path: {"body_sha256": digest} for path in paths}
     statuses = unchanged_feeds(paths, state, FetchOptions())
-    assert [s["feed"] for s in statuses] == paths
-    assert {s["status"] for s in statuses} == {"not_modified"}
-    assert {s["body_sha256"] for s in statuses} == {digest}
+    assert [s.feed for s in statuses] == paths
+    assert {s.status for s in statuses} == {FeedState.NOT_MODIFIED}
+    assert {s.body_sha256 for s in statuses} == {digest}
     assert unchanged_feeds(paths, state, FetchOptions(), limit=2) is None  # many
     assert unchanged_feeds(paths, dict(list(state.items())[:2]), FetchOptions()) is None
     (tmp_path / "f1.xml").write_bytes(RSS2 + b" ")
@@ -520,7 +423,7 @@ def test_unchanged_feeds_stops_at_the_first_feed_that_changed():
         feeds = [server.url(p) for p in ("/a", "/b", "/c")]
         state = {feed: {"etag": '"v1"', "body_sha256": "x"} for feed in feeds}
         statuses = unchanged_feeds(feeds, state, FetchOptions())
-        assert [s["http_status"] for s in statuses] == [304, 304, 304]
+        assert [s.http_status for s in statuses] == [304, 304, 304]
         state[feeds[1]]["etag"] = '"v0"'  # the server has moved on for /b
         assert unchanged_feeds(feeds, state, FetchOptions()) is None
         assert [server.hits(p) for p in ("/a", "/b", "/c")] == [2, 2, 1]

@@ -215,7 +215,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
         (["ingest", "--output", "/tmp/x"], "no feeds given"),
         (
             ["ingest", "--feeds", "/nonexistent/list.txt", "--output", "/tmp/x"],
-            "feed list not readable",
+            "feed source not readable",
         ),
         (
             [
@@ -263,6 +263,7 @@ def test_bad_arguments_give_one_line_and_exit_2(args, message):
 
 
 def test_query_errors_are_one_line(tmp_path):
+    (tmp_path / "_runs").mkdir()  # a newsbeam output that has no data yet
     done = run_cli("query", str(tmp_path), "SELEC nonsense")
     assert done.returncode == 2
     assert done.stderr.startswith("newsbeam: error: query failed")

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Protocol
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 from newsbeam.schemas import Article, Mention, Quote
+from newsbeam.schemas.status import Stage
 from newsbeam.transforms.actors import ActorRegistry, default_registry, slugify
 from newsbeam.transforms.common import DEAD_LETTERS, dead_letter, one_line, stable_id
 from newsbeam.transforms.nlp import (
@@ -170,7 +171,7 @@ def _shared_entities(parsed: ParsedArticle, doc, aliases: str | None) -> list:
 class MentionExtractor:
     """Named-entity mentions, each resolved to an actor (``transforms.entities``)."""
 
-    name = "entities"
+    name = Stage.ENTITIES
 
     def __init__(self, aliases: str | None = None) -> None:
         self._aliases = aliases
@@ -188,7 +189,7 @@ class QuoteExtractor:
     """Quotes and their speakers (``transforms.quotes``), speakers resolved to the
     actors of the article's mentions."""
 
-    name = "quotes"
+    name = Stage.QUOTES
 
     def __init__(self, aliases: str | None = None) -> None:
         self._aliases = aliases

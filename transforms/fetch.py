@@ -38,6 +38,7 @@ from apache_beam.utils import shared
 from apache_beam.utils.windowed_value import WindowedValue
 from lxml.etree import LxmlError
 from newsbeam.schemas import Article
+from newsbeam.transforms import progress
 from newsbeam.transforms.http import FetchError, FetchOptions, FetchResult, fetch
 from newsbeam.transforms.robots import RobotsCache
 from newsbeam.transforms.text import article_text, word_count
@@ -408,6 +409,7 @@ class FetchPageFn(beam.DoFn):
             feed = element.value.feed_url
             for name in counts:
                 Metrics.counter(STAGE, name).inc()
+                progress.count(name)
                 yield beam.pvalue.TaggedOutput(PAGES, element.with_value((feed, name)))
 
 

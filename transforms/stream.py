@@ -34,6 +34,7 @@ from apache_beam.transforms import userstate, window
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.utils.timestamp import Duration, Timestamp
 from newsbeam.schemas import DATASETS
+from newsbeam.schemas.status import Stage
 from newsbeam.transforms.common import DEAD_LETTERS, dead_letter
 from newsbeam.transforms.feeds import FeedListError, expand_sources
 from newsbeam.transforms.sinks import partition_path, write_partition
@@ -122,7 +123,8 @@ def feeds_for_tick(tick: int, specs: tuple[str, ...]) -> Iterator:
         feeds = expand_sources(list(specs))
     except FeedListError as error:
         yield beam.pvalue.TaggedOutput(
-            DEAD_LETTERS, dead_letter("feeds", ",".join(specs), "feed_list", str(error))
+            DEAD_LETTERS,
+            dead_letter(Stage.FEEDS, ",".join(specs), "feed_list", str(error)),
         )
         return
     LOG.info("poll %d: %d feeds", tick + 1, len(feeds))

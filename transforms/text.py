@@ -16,6 +16,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 from newsbeam.schemas import Article, FeedItem
+from newsbeam.schemas.status import Stage
+from newsbeam.transforms import progress
 from newsbeam.transforms.common import (
     DEAD_LETTERS,
     OncePerProcess,
@@ -49,7 +51,6 @@ FUTURE_TOLERANCE = timedelta(days=1)
 # story; a 5 MB item body is an accident or an attack, not an article.
 MAX_TEXT_CHARS = 100_000
 MAX_TITLE_CHARS = 1_000
-NOTE_STAGE = "notes"  # dead letters that note a change to an article that was kept
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
@@ -338,10 +339,11 @@ class ItemToArticleFn(beam.DoFn):
             article, notes = convert_item(item)
         except EmptyItemError as error:
             self.failed.inc()
+            progress.count("items_failed")
             yield beam.pvalue.TaggedOutput(
                 DEAD_LETTERS,
                 dead_letter(
-                    "items",
+                    Stage.ITEMS,
                     item.feed_url,
                     "empty_item",
                     str(error),
@@ -353,7 +355,7 @@ class ItemToArticleFn(beam.DoFn):
             yield beam.pvalue.TaggedOutput(
                 DEAD_LETTERS,
                 dead_letter(
-                    "dates",
+                    Stage.DATES,
                     item.feed_url,
                     "bad_date",
                     item.date_error,
@@ -363,7 +365,7 @@ class ItemToArticleFn(beam.DoFn):
         for note in notes:  # the article stands, changed; the change is noted
             yield beam.pvalue.TaggedOutput(
                 DEAD_LETTERS,
-                dead_letter(NOTE_STAGE, item.feed_url, "truncated", note, article.url),
+                dead_letter(Stage.NOTES, item.feed_url, "truncated", note, article.url),
             )
         self.converted.inc()
         yield article
@@ -390,6 +392,7 @@ class _KeepOneFn(beam.DoFn):
             if article is keep:
                 continue
             self.duplicates.inc()
+            progress.count("duplicates")
             reason = "already_stored" if already_stored else "duplicate_in_run"
             yield beam.pvalue.TaggedOutput("duplicates", (article.feed_url, reason))
         if keep is not None:
