@@ -22,8 +22,9 @@ usage: newsbeam ingest --feeds SRC [--feeds SRC ...] --output DIR
                        [--fetch-articles auto|always|never] [--spacy-model NAME]
                        [--actor-aliases FILE] [any Beam pipeline option]
        newsbeam query DIR "SQL" [--format table|csv|json]
+       newsbeam compact DIR [--dataset NAME] [--until DATE] [--target-file-size BYTES]
 
-Run 'newsbeam ingest --help' or 'newsbeam query --help' for the options."""
+Run 'newsbeam COMMAND --help' for the options of each command."""
 
 
 def _quiet_beam() -> None:
@@ -131,8 +132,8 @@ def query(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="newsbeam query",
         description="Run SQL (DuckDB) over a newsbeam output directory. Views: "
-        "articles, mentions, quotes, dead_letters (date DATE and actor VARCHAR are "
-        "the partition columns).",
+        "articles, mentions, quotes, dead_letters, actors (date DATE is the "
+        "partition column, in either layout).",
     )
     parser.add_argument("output", help="The --output directory of newsbeam ingest.")
     parser.add_argument("sql", help='SQL, e.g. "SELECT count(*) FROM quotes".')
@@ -140,14 +141,22 @@ def query(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     import duckdb
     from newsbeam.pipeline.query import run_query
+    from newsbeam.schemas.layout import LayoutError
 
     try:
         print(run_query(args.output, args.sql, args.format))
-    except FileNotFoundError as error:
+    except (FileNotFoundError, LayoutError) as error:
         return _fail(str(error))
     except duckdb.Error as error:
         return _fail(f"query failed: {' '.join(str(error).split())}")
     return 0
+
+
+def compact(argv: list[str]) -> int:
+    """``newsbeam compact``: imported when used, since it loads Beam's filesystems."""
+    from newsbeam.pipeline.compact import main as compact_main
+
+    return compact_main(argv)
 
 
 # Each subcommand takes its arguments (after the command name) and returns the exit
@@ -155,6 +164,7 @@ def query(argv: list[str]) -> int:
 COMMANDS = {
     "ingest": ingest,
     "query": query,
+    "compact": compact,
 }
 
 

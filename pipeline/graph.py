@@ -17,6 +17,7 @@ from datetime import datetime
 
 import apache_beam as beam
 from newsbeam.pipeline.record import RecordRun, RunMeta
+from newsbeam.schemas.layout import DEFAULT_LAYOUT
 from newsbeam.transforms.actors import (
     ResolveAcrossArticles,
     ResolveWithStoredActors,
@@ -33,7 +34,7 @@ from newsbeam.transforms.sinks import (
     read_article_ids,
     stored_article_files,
 )
-from newsbeam.transforms.stream import DedupAcrossPolls, PollFeedList
+from newsbeam.transforms.stream import CommitDatasets, DedupAcrossPolls, PollFeedList
 from newsbeam.transforms.text import ToArticles
 
 
@@ -59,6 +60,7 @@ class Settings:
     duration: float | None = None
     window_seconds: float = 60.0
     retention_seconds: float = 14 * 24 * 3600.0
+    layout: str = DEFAULT_LAYOUT  # schemas.layout: date | date-actor
 
     def run_meta(self) -> RunMeta:
         return RunMeta(
@@ -135,9 +137,12 @@ def build(pipeline: beam.Pipeline, settings: Settings) -> None:
         unique["dead_letters"],
         analysis["dead_letters"],
     ) | "AllDeadLetters" >> beam.Flatten()
-    written = datasets | "WriteDatasets" >> WriteDatasets(
-        settings.output, settings.window_seconds if streaming else None
-    )
+    if streaming:
+        window = settings.window_seconds
+        write = CommitDatasets(settings.output, window, settings.layout)
+    else:
+        write = WriteDatasets(settings.output, settings.layout)
+    written = datasets | "WriteDatasets" >> write
     all_written = tuple(written.values()) | "AllWrites" >> beam.Flatten()
     _ = {
         "feeds": read["feeds"],

@@ -18,6 +18,7 @@ import apache_beam as beam
 from apache_beam.coders import PickleCoder
 from apache_beam.transforms import userstate, window
 from apache_beam.utils.windowed_value import WindowedValue
+from newsbeam.schemas import layout
 from newsbeam.transforms.common import read_bytes, utc_now, write_atomically
 from newsbeam.transforms.feeds import next_feed_state, save_feed_state
 
@@ -26,7 +27,7 @@ FEED_STAGE = "feeds"  # dead letters of this stage each stand for one failed fee
 
 
 def record_path(output: str, run_id: str) -> str:
-    return f"{output.rstrip('/')}/_runs/{run_id}.json"
+    return layout.record_path(output, run_id)
 
 
 def build_record(

@@ -28,6 +28,7 @@ from apache_beam.options.pipeline_options import (
     PipelineOptions,
     StandardOptions,
 )
+from newsbeam.pipeline import directory
 from newsbeam.pipeline.graph import Settings, build
 from newsbeam.pipeline.options import NewsbeamOptions
 from newsbeam.pipeline.record import (
@@ -36,6 +37,7 @@ from newsbeam.pipeline.record import (
     read_record,
     tally_of,
 )
+from newsbeam.schemas import layout
 from newsbeam.transforms.actors import ActorRegistry
 from newsbeam.transforms.common import utc_now
 from newsbeam.transforms.feeds import (
@@ -107,7 +109,7 @@ def new_run_id() -> str:
 
 def check_output_writable(output: str) -> None:
     """Write and delete a probe file, so a bad output fails before any fetching."""
-    probe = f"{output.rstrip('/')}/_runs/.probe-{uuid.uuid4().hex[:8]}"
+    probe = layout.probe_path(output, uuid.uuid4().hex[:8])
     try:
         with FileSystems.create(
             probe, compression_type=CompressionTypes.UNCOMPRESSED
@@ -165,6 +167,10 @@ def settings_from(options: PipelineOptions, runner_name: str) -> Settings:
     if "://" not in output:
         output = os.path.abspath(output)
     check_output_writable(output)
+    try:
+        chosen_layout = directory.ensure_layout(output, ours.layout)
+    except layout.LayoutError as error:
+        raise UsageError(str(error)) from error
     fetch = FetchOptions(
         connect_timeout=ours.http_timeout,
         read_timeout=ours.http_timeout,
@@ -194,6 +200,7 @@ def settings_from(options: PipelineOptions, runner_name: str) -> Settings:
         duration=ours.duration,
         window_seconds=ours.window_seconds,
         retention_seconds=ours.dedup_retention_hours * 3600.0,
+        layout=chosen_layout,
     )
 
 
@@ -235,12 +242,18 @@ def run(argv: list[str] | None = None) -> Outcome:
             return _nothing_changed(settings, statuses)
     pipeline = beam.Pipeline(runner=runner, options=options)
     build(pipeline, settings)
-    with _stop_on_signals(settings.streaming):
-        result = pipeline.run()
-        result.wait_until_finish()
-    from newsbeam.pipeline.record import record_path
-
-    path = record_path(settings.output, settings.run_id)
+    try:
+        with (
+            directory.ingest_lease(
+                settings.output, settings.run_id, settings.streaming
+            ),
+            _stop_on_signals(settings.streaming),
+        ):
+            result = pipeline.run()
+            result.wait_until_finish()
+    except directory.LeaseBusy as error:
+        raise UsageError(f"{error}; try again when it has finished") from error
+    path = layout.record_path(settings.output, settings.run_id)
     try:
         record = read_record(settings.output, settings.run_id)
     except (OSError, ValueError, beam.io.filesystem.BeamIOError):

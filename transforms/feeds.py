@@ -52,6 +52,7 @@ from feedparser.urls import _urljoin, make_safe_absolute_uri
 from feedparser.util import FeedParserDict
 from lxml import etree
 from newsbeam.schemas import DeadLetter, FeedItem
+from newsbeam.schemas.layout import feed_state_path
 from newsbeam.transforms.common import (
     DEAD_LETTERS,
     dead_letter,
@@ -1535,7 +1536,7 @@ class ReadFeeds(beam.PTransform):
 
 
 def state_path(output: str) -> str:
-    return f"{output.rstrip('/')}/_state/feeds.json"
+    return feed_state_path(output)
 
 
 def load_feed_state(output: str) -> dict[str, dict[str, Any]]:
