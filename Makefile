@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUTPUT ?= output
 
-.PHONY: demo test eval bench bench-memory lint format clean
+.PHONY: demo test java eval bench bench-memory bench-query lint format clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "newsbeam needs $(PYTHON) on PATH (Python 3.11)"; exit 1; }
@@ -23,8 +23,12 @@ demo: $(STAMP)
 	@echo "Most quoted speakers:"
 	$(BIN)/newsbeam query $(OUTPUT) "SELECT speaker_name AS speaker, count(*) AS quotes, count(DISTINCT article_id) AS articles FROM quotes WHERE speaker_id IS NOT NULL GROUP BY speaker_name ORDER BY quotes DESC, speaker LIMIT 10"
 
-test: $(STAMP)
+test: $(STAMP) java
 	$(BIN)/python -m pytest -q
+
+# PySpark needs a Java runtime (tests/test_spark.py): Debian's, when none is here.
+java:
+	@command -v java >/dev/null 2>&1 || { apt-get update && apt-get install -y --no-install-recommends openjdk-17-jre-headless; }
 
 eval: $(STAMP)
 	$(BIN)/python -m eval.quotes
@@ -35,6 +39,9 @@ bench: $(STAMP)
 
 bench-memory: $(STAMP)
 	$(BIN)/python benchmarks/streaming_memory.py
+
+bench-query: $(STAMP)
+	$(BIN)/python benchmarks/bench_query.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
