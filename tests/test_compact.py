@@ -312,23 +312,37 @@ def assert_whole(folder: Path) -> None:
         pq.read_metadata(path)  # a partial file has no footer
 
 
+def pending(intents: Path) -> set[tuple[str, int]]:
+    found = set()
+    for path in intents.glob("*.json"):
+        try:
+            found.add((path.name, path.stat().st_mtime_ns))
+        except FileNotFoundError:
+            continue  # deleted between the listing and the stat
+    return found
+
+
 @pytest.mark.slow
 def test_kill_9_at_any_moment_then_rerun_leaves_every_row_once(tmp_path):
-    """SIGKILL the real command again and again, each time a little later, until it
-    completes; after every kill readers see whole files, and the final rerun
-    leaves each row exactly once."""
+    """SIGKILL the real command again and again, each time at a random moment after
+    it starts swapping a day (an intent appears), until a run completes; after
+    every kill readers see whole files, and in the end each row is there once."""
     output = make(tmp_path / "out", mentions=6_000, days=12, runs_per_day=4)
     expected = totals(output)
     expected_answers = canonical(output)
+    intents = output / "_compaction"
     command = [sys.executable, "-m", "newsbeam.pipeline.cli", "compact", str(output),
                "--target-file-size", "16K"]  # fmt: skip
     rng = random.Random(13)
-    delay, kills = 1.0, 0
-    for _attempt in range(60):
+    kills = 0
+    for _attempt in range(40):
+        left = pending(intents)  # what the last killed run left: not this run's
         process = subprocess.Popen(
             command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
-        time.sleep(delay)
+        while process.poll() is None and pending(intents) in (left, set()):
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0.0, 0.6))
         if process.poll() is not None:
             assert process.returncode == 0, process.stderr.read()[-2000:]
             break
@@ -336,14 +350,14 @@ def test_kill_9_at_any_moment_then_rerun_leaves_every_row_once(tmp_path):
         process.wait(timeout=30)
         kills += 1
         assert_whole(output)
-        delay += rng.uniform(0.05, 0.4)
     else:
         pytest.fail("compaction never completed")
     assert kills >= 3, "the kills must land while compaction runs"
     assert totals(output) == expected
     assert canonical(output) == expected_answers
-    assert not list((output / "_compaction").glob("*.json"))
+    assert not list(intents.glob("*.json"))
     assert main(["compact", str(output)]) == 0  # and it stays done
+    assert all(f.compacted for f in directory.data_files(str(output)))
 
 
 # ------------------------------------------------------------------- leases

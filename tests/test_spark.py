@@ -60,9 +60,7 @@ def spark_answers(spark, output: Path) -> dict[str, list[tuple]]:
     for name in ("articles", "mentions", "quotes"):
         folder = str(output / name)
         frame = spark.read.option("basePath", folder).parquet(folder)
-        frame.withColumn("date", col("date").cast("date")).createOrReplaceTempView(
-            name
-        )
+        frame.withColumn("date", col("date").cast("date")).createOrReplaceTempView(name)
     return {
         name: [tuple(row) for row in spark.sql(sql).collect()]
         for name, sql in QUERIES.items()
