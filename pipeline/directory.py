@@ -12,7 +12,8 @@ fixed: an ingest waits for a compaction to finish (keeping its own lease, which
 makes the compaction stop after its current date); a compaction that sees a batch
 ingest or another compaction withdraws its lease and waits or gives up. A holder
 rewrites its lease every ``RENEW_SECONDS``; one not renewed for ``LEASE_SECONDS`` is
-taken for dead (a killed job leaves an expired lease that nobody has to clean up).
+taken for dead (a killed job leaves an expired lease that nobody has to clean up);
+on the same machine a lease whose process is gone is dead at once.
 
 What it guarantees: a compaction never runs while a live batch ingest holds a lease,
 and two compactions never run together, as long as clocks agree to well within
@@ -157,12 +158,26 @@ def read_leases(output: str) -> list[Lease]:
     return leases
 
 
+def dead_here(lease: Lease) -> bool:
+    """A lease of a process on this machine that no longer exists (killed): it
+    need not wait out its expiry. Any other lease is trusted until it expires."""
+    if lease.host != socket.gethostname():
+        return False
+    try:
+        os.kill(lease.pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def live_leases(output: str, exclude: str | None = None) -> list[Lease]:
     now = utc_now()
     return [
         lease
         for lease in read_leases(output)
-        if lease.live(now) and lease.owner != exclude
+        if lease.live(now) and lease.owner != exclude and not dead_here(lease)
     ]
 
 
