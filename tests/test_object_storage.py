@@ -250,6 +250,10 @@ def test_compaction_and_its_lease_on_s3(s3, beam_s3_options, capsys):
     sys.path.insert(0, str(REPO / "benchmarks"))
     import synthetic
 
+    # moto keeps its objects per process, not per server: start from an empty prefix.
+    client = boto3.client("s3", endpoint_url=s3)
+    for key in keys(s3):
+        client.delete_object(Bucket=BUCKET, Key=f"{PREFIX}/{key}")
     output = f"s3://{BUCKET}/{PREFIX}"
     synthetic.write_output(output, mentions=600, days=2, actors=100, runs_per_day=2)
     before = keys(s3)
