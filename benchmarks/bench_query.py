@@ -230,6 +230,7 @@ def spark_skipping(path: Path, actor: str) -> dict | str:
         from pyspark.sql import SparkSession
     except ImportError:
         return "skipped: no pyspark"
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # never another interface
     spark = (
         SparkSession.builder.master("local[1]")
         .config("spark.ui.enabled", "false")

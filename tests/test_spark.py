@@ -11,6 +11,7 @@ stay strings, as the README says to read them.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -38,6 +39,7 @@ def spark():
         pytest.fail("java is missing: make test installs openjdk-17-jre-headless")
     from pyspark.sql import SparkSession
 
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # never another interface
     session = (
         SparkSession.builder.master("local[1]")
         .appName("newsbeam-test")
