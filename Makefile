@@ -15,7 +15,7 @@ LOCK   := deploy/docker/requirements.lock
 # `pip check` over this venv checks the lock (tests/test_deploy.py).
 PIP_INSTALL := PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -c $(LOCK)
 
-.PHONY: demo test fuzz hostile eval bench bench-memory bench-pool-memory lint format clean
+.PHONY: demo test java fuzz hostile eval bench bench-memory bench-pool-memory bench-query lint format clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "newsbeam needs $(PYTHON) on PATH (Python 3.11)"; exit 1; }
@@ -57,7 +57,7 @@ demo: $(DEMO_STAMP)
 	@echo
 	@$(BIN)/newsbeam report $(OUTPUT) --story uk-russia --stories examples/stories.toml --out $(OUTPUT)/report-uk-russia.html
 
-test: $(STAMP) $(AIRFLOW_STAMP) /usr/bin/chromium
+test: $(STAMP) $(AIRFLOW_STAMP) /usr/bin/chromium java
 	$(BIN)/python -m pytest -q
 
 # Property-based fuzzing with a longer budget than CI's (random, not derandomised).
@@ -69,6 +69,10 @@ fuzz: $(STAMP)
 # accounted for.
 hostile: $(STAMP)
 	$(BIN)/python benchmarks/hostile_corpus.py
+
+# PySpark needs a Java runtime (tests/test_spark.py): Debian's, when none is here.
+java:
+	@command -v java >/dev/null 2>&1 || { apt-get update && apt-get install -y --no-install-recommends openjdk-17-jre-headless; }
 
 eval: $(STAMP)
 	$(BIN)/python -m eval.quotes
@@ -83,6 +87,9 @@ bench-memory: $(STAMP)
 
 bench-pool-memory: $(STAMP)
 	$(BIN)/python benchmarks/worker_pool_memory.py
+
+bench-query: $(STAMP)
+	$(BIN)/python benchmarks/bench_query.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

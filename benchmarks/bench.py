@@ -676,7 +676,8 @@ def notes(result: dict) -> list[str]:
         "tok2vec, the same in both) is ~4 s. The ceiling keeps the stock "
         "pipeline; the stand-in reference row and the like-for-like line say how "
         "much of newsbeam's ratio is the stand-ins' and how much the pipeline's.",
-        "- **Files.** Partitioning by date and actor gives "
+        "- **Files.** The default layout (a file per dataset, day and write "
+        "shard) gives "
         f"{one['files_written']:,} Parquet files for {one['articles_written']} "
         "articles, and writing costs per file, not per row: about "
         f"{per_file_ms:.1f} ms each here (temporary name, rename; no fsync, which "

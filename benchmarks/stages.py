@@ -10,7 +10,7 @@ numbers say where an end-to-end second goes:
 * NLP: ``nlp.pipe`` with the pipeline's batch size, model load timed apart;
 * extraction: ``extract.analyse_doc`` (``entities.extract_mentions`` +
   ``quotes.extract_quotes`` + rows), also split into its two extractors;
-* writing: ``sinks.write_partition`` for every partition of articles, mentions, quotes.
+* writing: ``sinks.write_file`` for every file of articles, mentions, quotes.
 
 It also writes the analysed texts to ``texts.json`` beside the corpus for the ceiling.
 """
@@ -25,13 +25,13 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 
 logging.disable(logging.WARNING)  # Beam's import-time chatter
 
 import feedparser  # noqa: E402
 from newsbeam.schemas import DATASETS  # noqa: E402
+from newsbeam.schemas.layout import DEFAULT_LAYOUT  # noqa: E402
 from newsbeam.transforms import extract, feeds, sinks, text  # noqa: E402
 from newsbeam.transforms import nlp as nlp_stage  # noqa: E402
 from newsbeam.transforms.actors import ActorRegistry  # noqa: E402
@@ -155,7 +155,8 @@ def nlp_stage_costs(articles: list, model: str, batch_size: int) -> tuple[dict, 
 
 
 def writing_stage(rows: dict[str, list]) -> dict:
-    """``write_partition`` over every partition, as the pipeline writes them."""
+    """``write_file`` for every file of the default layout, as the pipeline writes
+    them (one per date and write shard)."""
     return _write_all(rows)
 
 
@@ -167,13 +168,11 @@ def _write_all(rows: dict[str, list]) -> dict:
     with tempfile.TemporaryDirectory(prefix="newsbeam-bench-write-") as output:
         for name, dataset_rows in rows.items():
             spec = DATASETS[name]
-            partitions: dict[str, list] = defaultdict(list)
-            for row in dataset_rows:
-                partitions[sinks.partition_path(spec, row)].append(row)
+            groups = sinks.group_by_file(spec, dataset_rows, DEFAULT_LAYOUT)
             started = time.perf_counter()
             written = sum(
-                len(sinks.write_partition(output, spec, partition, part))
-                for partition, part in partitions.items()
+                len(sinks.write_file(output, spec, partition, part))
+                for (partition, _shard), part in groups.items()
             )
             elapsed = time.perf_counter() - started
             per_dataset[name] = {

@@ -38,6 +38,7 @@ usage: newsbeam ingest --feeds SRC [--feeds SRC ...] --output DIR
        newsbeam actors DIR [PATTERN] [--type TYPE] [--limit N] [--format ...]
        newsbeam report DIR (--story NAME | --actors ID,ID [--any]) [--by day|week|month]
                        [--from DATE] [--to DATE] [--format html|json|csv] [--out PATH]
+       newsbeam compact DIR [--dataset NAME] [--until DATE] [--target-file-size BYTES]
 
 Run 'newsbeam COMMAND --help' for the options of each command."""
 
@@ -247,7 +248,7 @@ def query(argv: list[str]) -> int:
         prog="newsbeam query",
         description="Run SQL (DuckDB) over a newsbeam output directory. Views: "
         "articles, mentions, quotes, dead_letters, actors (every one, even before a "
-        "run has written it).",
+        "run has written it; date DATE is the partition column, in either layout).",
     )
     parser.add_argument("output", help="The --output directory of newsbeam ingest.")
     parser.add_argument("sql", help='SQL, e.g. "SELECT count(*) FROM quotes".')
@@ -255,14 +256,22 @@ def query(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     import duckdb
     from newsbeam.pipeline.query import run_query
+    from newsbeam.schemas.layout import LayoutError
 
     try:
         print(run_query(args.output, args.sql, args.format))
-    except FileNotFoundError as error:
+    except (FileNotFoundError, LayoutError) as error:
         return _fail(str(error))
     except duckdb.Error as error:
         return _fail(f"query failed: {' '.join(str(error).split())}")
     return 0
+
+
+def compact(argv: list[str]) -> int:
+    """``newsbeam compact``: imported when used, since it loads Beam's filesystems."""
+    from newsbeam.pipeline.compact import main as compact_main
+
+    return compact_main(argv)
 
 
 # Each subcommand takes its arguments (after the command name) and returns the exit
@@ -272,6 +281,7 @@ COMMANDS = {
     "query": query,
     "actors": actors,
     "report": report,
+    "compact": compact,
 }
 
 

@@ -17,6 +17,7 @@ from datetime import datetime
 
 import apache_beam as beam
 from newsbeam.pipeline.record import RecordRun, RunMeta
+from newsbeam.schemas.layout import DEFAULT_LAYOUT
 from newsbeam.transforms.actors import (
     ResolveAcrossArticles,
     ResolveWithStoredActors,
@@ -35,7 +36,7 @@ from newsbeam.transforms.sinks import (
     read_article_ids,
     stored_article_files,
 )
-from newsbeam.transforms.stream import DedupAcrossPolls, PollFeedList
+from newsbeam.transforms.stream import CommitDatasets, DedupAcrossPolls, PollFeedList
 from newsbeam.transforms.text import ToArticles
 
 
@@ -64,6 +65,7 @@ class Settings:
     obey_robots: bool = True
     page_concurrency: int = PAGE_CONCURRENCY
     about: dict = field(default_factory=dict)  # version, model, options: the record
+    layout: str = DEFAULT_LAYOUT  # schemas.layout: date | date-actor
 
     def run_meta(self) -> RunMeta:
         return RunMeta(
@@ -127,7 +129,9 @@ def build_batch(pipeline: beam.Pipeline, settings: Settings) -> None:
         "actors": resolved["mentions"]
         | "SummariseActors" >> SummariseActors(stored_actors),
     }
-    written = datasets | "WriteDatasets" >> WriteDatasets(settings.output)
+    written = datasets | "WriteDatasets" >> WriteDatasets(
+        settings.output, settings.layout
+    )
     _record(settings, read, unique, fetched, datasets, written)
 
 
@@ -173,8 +177,8 @@ def build_streaming(pipeline: beam.Pipeline, settings: Settings) -> None:
         "quotes": resolved["quotes"],
         "dead_letters": dead_letters,
     }
-    written = datasets | "WriteDatasets" >> WriteDatasets(
-        settings.output, settings.window_seconds
+    written = datasets | "WriteDatasets" >> CommitDatasets(
+        settings.output, settings.window_seconds, settings.layout
     )
     _record(settings, read, unique, fetched, datasets, written)
 

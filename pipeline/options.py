@@ -6,6 +6,7 @@ import argparse
 import math
 
 from apache_beam.options.pipeline_options import PipelineOptions
+from newsbeam.schemas.layout import LAYOUTS
 from newsbeam.transforms.fetch import PAGE_CONCURRENCY
 from newsbeam.transforms.nlp import DEFAULT_MODEL, PIPE_BATCH_SIZE
 
@@ -54,6 +55,15 @@ class NewsbeamOptions(PipelineOptions):
             "--output",
             help="Output directory: a local path or any filesystem Beam knows "
             "(gs://, s3://).",
+        )
+        parser.add_argument(
+            "--layout",
+            choices=list(LAYOUTS),
+            default=None,
+            help="How datasets are laid out under a new output: date (default: a "
+            "folder per day, rows sorted by actor) or date-actor (also a folder per "
+            "actor). An existing output keeps the layout recorded in it; asking for "
+            "the other one is refused.",
         )
         parser.add_argument(
             "--fetch-articles",

@@ -1,15 +1,18 @@
 """``newsbeam query``: DuckDB over an output directory.
 
 Views ``articles``, ``mentions``, ``quotes``, ``dead_letters`` (and ``actors`` when
-present) read the hive-partitioned Parquet with the partition columns typed explicitly
-(``date`` DATE, ``actor`` VARCHAR), so an all-digit actor id or a column added by a
-newer release never changes a query's meaning. A dataset with no files yet is an
-empty view with the right columns, so queries never fail on a fresh directory.
+present) read the hive-partitioned Parquet of whichever layout the directory holds,
+with the partition columns typed explicitly (``date`` DATE; in the ``date-actor``
+layout the actor folder repeats ``actor_id``/``speaker_id``, read as VARCHAR), so the
+views have the same columns in both layouts and an all-digit actor id never changes
+a query's meaning. A dataset with no files yet is an empty view with the right
+columns, so queries never fail on a fresh directory.
 """
 
 from __future__ import annotations
 
 import csv
+import glob
 import io
 import json
 import os
@@ -19,24 +22,18 @@ from decimal import Decimal
 import duckdb
 import pyarrow as pa
 from newsbeam.schemas import ACTORS_SPEC, DATASETS
+from newsbeam.schemas import layout as paths
 
 _SQL_TYPES = {"date": "DATE", "actor_id": "VARCHAR", "speaker_id": "VARCHAR"}
 
 
-def hive_types(name: str) -> str:
+def hive_types(name: str, layout: str = paths.DEFAULT_LAYOUT) -> str:
     """DuckDB's ``hive_types`` for a dataset: only the keys it is partitioned by."""
-    keys = DATASETS[name].partition_by
+    keys = paths.partition_keys(DATASETS[name], layout)
     return "{" + ", ".join(f"'{k}': {_SQL_TYPES[k]}" for k in keys) + "}"
 
 
-def _glob(output: str, name: str) -> str:
-    depth = len(DATASETS[name].partition_by) if name in DATASETS else 0
-    return "/".join([output.rstrip("/"), name, *(["*"] * depth), "*.parquet"])
-
-
 def _has_files(pattern: str) -> bool:
-    import glob
-
     if "://" in pattern:
         return True  # let DuckDB's httpfs decide; it reports a clear error itself
     return bool(glob.glob(pattern))
@@ -56,13 +53,15 @@ def check_output(output: str) -> None:
         return  # object stores have no folders to look at cheaply; DuckDB reports
     if not os.path.isdir(output):
         raise FileNotFoundError(f"output directory not found: {output}")
-    if os.path.isdir(os.path.join(output, "_runs")) or any(
-        _holds_a_dataset(os.path.join(output, name)) for name in _DATASET_FOLDERS
+    if (
+        os.path.isdir(paths.runs_dir(output))
+        or os.path.isfile(paths.layout_record_path(output))
+        or any(_holds_a_dataset(os.path.join(output, n)) for n in _DATASET_FOLDERS)
     ):
         return
     parent = os.path.dirname(os.path.abspath(output))
     name = os.path.basename(os.path.abspath(output))
-    if name in _DATASET_FOLDERS and os.path.isdir(os.path.join(parent, "_runs")):
+    if name in _DATASET_FOLDERS and os.path.isdir(paths.runs_dir(parent)):
         raise NotAnOutputError(
             f"{output} is the {name} dataset inside a newsbeam output: "
             f"query {parent} and use the view {name}"
@@ -82,39 +81,69 @@ def _holds_a_dataset(folder: str) -> bool:
     return any(n.startswith("date=") or n.endswith(".parquet") for n in names)
 
 
+def output_layout(output: str) -> str:
+    """The directory's layout: its record, else what its folders show."""
+    record = paths.layout_record_path(output)
+    if "://" in output:
+        try:
+            data = duckdb.sql(f"SELECT content FROM read_text('{record}')").fetchone()
+        except duckdb.Error:
+            return paths.DEFAULT_LAYOUT
+        return paths.layout_from_record(data[0].encode(), record)
+    if os.path.isfile(record):
+        with open(record, "rb") as handle:
+            return paths.layout_from_record(handle.read(), record)
+    found = [
+        paths.parse_data_path(output, path.replace(os.sep, "/"))
+        for name in ("mentions", "quotes")
+        for path in glob.glob(f"{paths.dataset_dir(output, name)}/*/*/*.parquet")
+    ]
+    inferred = paths.infer_layout(f for f in found if f is not None)
+    if inferred == paths.LEGACY:
+        raise paths.LayoutError(
+            f"{output} was written by newsbeam 0.1: convert it with "
+            f"'newsbeam compact {output} --convert' to query it"
+        )
+    return inferred or paths.DEFAULT_LAYOUT
+
+
 def connect(output: str) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with one view per dataset under ``output``: every
     dataset, with its columns, whether or not any run has written it yet."""
     check_output(output)
+    layout = output_layout(output)
     con = duckdb.connect()
     for name in DATASETS:
-        pattern = _glob(output, name)
+        pattern = paths.data_glob(output, name, layout)
         if _has_files(pattern):
-            hive = f", hive_partitioning = true, hive_types = {hive_types(name)}"
+            types = hive_types(name, layout)
+            hive = f", hive_partitioning = true, hive_types = {types}"
             con.execute(
                 f"CREATE VIEW {name} AS SELECT * FROM read_parquet("
                 f"'{pattern}', union_by_name = true{hive})"
             )
         else:
-            _empty_view(con, name, DATASETS[name])
-    actors = f"{output.rstrip('/')}/actors/*.parquet"
+            _empty_view(con, name, empty_table(name))
+    actors = paths.actors_glob(output)
     if "://" not in output and _has_files(actors):
         con.execute(f"CREATE VIEW actors AS SELECT * FROM read_parquet('{actors}')")
     else:  # streaming-only outputs have no actors table yet
-        _empty_view(con, "actors", ACTORS_SPEC)
+        _empty_view(con, "actors", ACTORS_SPEC.schema.empty_table())
     return con
 
 
-def _empty_view(con: duckdb.DuckDBPyConnection, name: str, spec) -> None:
-    """A view with the dataset's columns and no rows, defined in SQL alone, so no
-    helper table shows up in ``SHOW TABLES``."""
-    empty = spec.schema.empty_table()
-    for key in spec.partition_by:
-        if key in spec.schema.names:  # a column the files hold as well
-            continue
-        empty = empty.append_column(
-            key, pa.array([], type=spec.partitioning_schema.field(key).type)
-        )
+def empty_table(name: str) -> pa.Table:
+    """A dataset with no rows, with the columns a reader of its files would see.
+
+    ``date`` is added; an actor folder adds no column, since it repeats one.
+    """
+    table = DATASETS[name].schema.empty_table()
+    return table.append_column("date", pa.array([], type=pa.date32()))
+
+
+def _empty_view(con: duckdb.DuckDBPyConnection, name: str, empty: pa.Table) -> None:
+    """A view with these columns and no rows, defined in SQL alone, so no helper
+    table shows up in ``SHOW TABLES``."""
     relation = con.from_arrow(empty)
     columns = ", ".join(
         f'CAST(NULL AS {sql_type}) AS "{column}"'

@@ -18,13 +18,14 @@ import apache_beam as beam
 from apache_beam.coders import PickleCoder
 from apache_beam.transforms import userstate, window
 from apache_beam.utils.windowed_value import WindowedValue
+from newsbeam.schemas import layout
 from newsbeam.schemas.status import FeedState, FeedStatus, Stage
 from newsbeam.transforms.common import read_bytes, utc_now, write_atomically
 from newsbeam.transforms.feeds import next_feed_state, save_feed_state
 
 
 def record_path(output: str, run_id: str) -> str:
-    return f"{output.rstrip('/')}/_runs/{run_id}.json"
+    return layout.record_path(output, run_id)
 
 
 def build_record(

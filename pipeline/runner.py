@@ -30,6 +30,7 @@ from apache_beam.options.pipeline_options import (
     PipelineOptions,
     StandardOptions,
 )
+from newsbeam.pipeline import directory
 from newsbeam.pipeline.graph import Settings, build
 from newsbeam.pipeline.options import NewsbeamOptions
 from newsbeam.pipeline.progress import ProgressDisplay
@@ -39,6 +40,7 @@ from newsbeam.pipeline.record import (
     read_record,
     tally_of,
 )
+from newsbeam.schemas import layout
 from newsbeam.transforms.actors import ActorRegistry
 from newsbeam.transforms.common import utc_now
 from newsbeam.transforms.feeds import (
@@ -142,7 +144,7 @@ def new_run_id() -> str:
 
 def check_output_writable(output: str) -> None:
     """Write and delete a probe file, so a bad output fails before any fetching."""
-    probe = f"{output.rstrip('/')}/_runs/.probe-{uuid.uuid4().hex[:8]}"
+    probe = layout.probe_path(output, uuid.uuid4().hex[:8])
     try:
         with FileSystems.create(
             probe, compression_type=CompressionTypes.UNCOMPRESSED
@@ -209,8 +211,15 @@ def settings_from(
     output = ours.output
     if "://" not in output:
         output = os.path.abspath(output)
-    if check_output:
-        check_output_writable(output)
+    try:
+        if check_output:
+            check_output_writable(output)
+            chosen_layout = directory.ensure_layout(output, ours.layout)
+        else:  # only looking (--print-graph): nothing is written
+            found = directory.read_layout(output)
+            chosen_layout = layout.choose_layout(ours.layout, found, output)
+    except layout.LayoutError as error:
+        raise UsageError(str(error)) from error
     fetch = FetchOptions(
         connect_timeout=ours.http_timeout,
         read_timeout=ours.http_timeout,
@@ -248,6 +257,7 @@ def settings_from(
             "model": model,
             "options": recorded_options(options),
         },
+        layout=chosen_layout,
     )
 
 
@@ -344,18 +354,25 @@ def run(argv: list[str] | None = None, *, show_progress: bool = False) -> Outcom
             return _nothing_changed(settings, statuses)
     pipeline = beam.Pipeline(runner=runner, options=options)
     build(pipeline, settings)
-    from newsbeam.pipeline.record import record_path
-
-    path = record_path(settings.output, settings.run_id)
+    path = layout.record_path(settings.output, settings.run_id)
     if template:
         result = pipeline.run()  # stages the graph; there is no job to wait for
         location = options.view_as(GoogleCloudOptions).template_location
         return Outcome(result, None, path, template_location=location)
     watch = show_progress and not settings.streaming and not _remote(options)
     display = ProgressDisplay(len(settings.feeds)) if watch else None
-    with _stop_on_signals(settings.streaming), display or contextlib.nullcontext():
-        result = pipeline.run()
-        result.wait_until_finish()
+    try:
+        with (
+            directory.ingest_lease(
+                settings.output, settings.run_id, settings.streaming
+            ),
+            _stop_on_signals(settings.streaming),
+            display or contextlib.nullcontext(),
+        ):
+            result = pipeline.run()
+            result.wait_until_finish()
+    except directory.LeaseBusy as error:
+        raise UsageError(f"{error}; try again when it has finished") from error
     try:
         record = read_record(settings.output, settings.run_id)
     except (OSError, ValueError, beam.io.filesystem.BeamIOError):

@@ -247,19 +247,20 @@ PARTITION_TYPES: dict[str, pa.DataType] = {
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """How one dataset is laid out under the output directory."""
+    """What the layout needs to know about one dataset.
+
+    ``date_field`` gives the day (the ``date=`` partition); ``actor_field`` is the
+    actor id rows are clustered by (sorted first, and the actor folder of the
+    ``date-actor`` layout); ``sort_by`` is the order of rows inside every file,
+    NULLs last. Which folders a layout makes is ``schemas.layout``'s business.
+    """
 
     name: str
     schema: pa.Schema
     row_type: type
-    partition_by: tuple[str, ...]
     date_field: str
     actor_field: str | None = None
     sort_by: tuple[str, ...] = field(default=())
-
-    @property
-    def partitioning_schema(self) -> pa.Schema:
-        return pa.schema([(key, PARTITION_TYPES[key]) for key in self.partition_by])
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -269,7 +270,6 @@ DATASETS: dict[str, DatasetSpec] = {
             "articles",
             ARTICLES,
             Article,
-            ("date",),
             "published_at",
             sort_by=("published_at", "article_id"),
         ),
@@ -277,7 +277,6 @@ DATASETS: dict[str, DatasetSpec] = {
             "mentions",
             MENTIONS,
             Mention,
-            ("date", "actor_id"),
             "published_at",
             actor_field="actor_id",
             sort_by=("actor_id", "article_id", "start_char", "mention_id"),
@@ -286,7 +285,6 @@ DATASETS: dict[str, DatasetSpec] = {
             "quotes",
             QUOTES,
             Quote,
-            ("date", "speaker_id"),
             "published_at",
             actor_field="speaker_id",
             sort_by=("speaker_id", "article_id", "start_char", "quote_id"),
@@ -295,7 +293,6 @@ DATASETS: dict[str, DatasetSpec] = {
             "dead_letters",
             DEAD_LETTERS,
             DeadLetter,
-            ("date",),
             "occurred_at",
             sort_by=("stage", "source", "error", "detail"),
         ),
@@ -306,7 +303,7 @@ ROW_TYPES = {spec.row_type: spec for spec in DATASETS.values()}
 
 # Not partitioned: one small table, rewritten whole by each run (DIR/actors/*.parquet).
 ACTORS_SPEC = DatasetSpec(
-    "actors", ACTORS, ActorRecord, (), "last_seen", sort_by=("actor_id",)
+    "actors", ACTORS, ActorRecord, "last_seen", sort_by=("actor_id",)
 )
 
 
@@ -370,8 +367,9 @@ def from_table(table: pa.Table, spec: DatasetSpec) -> list[Any]:
     return rows
 
 
-def pyarrow_partitioning(name: str):
+def pyarrow_partitioning(name: str, layout: str = "date"):
     """The hive partitioning of a dataset, for ``pyarrow.dataset.dataset``."""
     import pyarrow.dataset as ds
+    from newsbeam.schemas.layout import partitioning_schema
 
-    return ds.partitioning(DATASETS[name].partitioning_schema, flavor="hive")
+    return ds.partitioning(partitioning_schema(DATASETS[name], layout), flavor="hive")

@@ -13,12 +13,14 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 from conftest import REPO
 from newsbeam.pipeline.cli import main
 from newsbeam.pipeline.query import run_query
 from newsbeam.schemas import DATASETS, pyarrow_partitioning
+from newsbeam.schemas.layout import WRITE_SHARDS
 from newsfeeds import STORIES, rss
 from servers import Route, serve
 
@@ -98,8 +100,13 @@ def test_layout_and_schemas(first_run):
         "date=2024-03-04",
         "date=2024-03-05",
     ]
-    assert (output / "mentions/date=2024-03-04/actor_id=sergei-lavrov").is_dir()
-    assert (output / "quotes/date=2024-03-04/speaker_id=sergei-lavrov").is_dir()
+    # The default layout: a folder per day, at most one file per write shard.
+    assert json.loads((output / "_layout.json").read_text())["layout"] == "date"
+    for name in ("mentions", "quotes", "articles"):
+        for day in (output / name).iterdir():
+            assert day.name.startswith("date=")
+            assert 1 <= len(list(day.glob("*.parquet"))) <= WRITE_SHARDS
+            assert not [p for p in day.iterdir() if p.is_dir()]
     assert list((output / "dead_letters").glob("date=*/*.parquet"))
     for name, spec in DATASETS.items():
         dataset = ds.dataset(
@@ -107,11 +114,7 @@ def test_layout_and_schemas(first_run):
         )
         for field in spec.schema:
             assert dataset.schema.field(field.name).type == field.type, (name, field)
-        for key in spec.partition_by:
-            assert (
-                dataset.schema.field(key).type
-                == spec.partitioning_schema.field(key).type
-            )
+        assert dataset.schema.field("date").type == pa.date32()
     assert not list(output.rglob("*.inprogress*"))
 
 
@@ -120,8 +123,8 @@ def test_offsets_index_article_text(first_run):
     con = duckdb.connect()
     rows = con.execute(
         f"""SELECT a.text, m.text, m.start_char, m.end_char
-            FROM read_parquet('{output}/mentions/*/*/*.parquet', hive_partitioning=1,
-                              hive_types={{'date': DATE, 'actor_id': VARCHAR}}) m
+            FROM read_parquet('{output}/mentions/*/*.parquet', hive_partitioning=1,
+                              hive_types={{'date': DATE}}) m
             JOIN read_parquet('{output}/articles/*/*.parquet') a USING (article_id)"""
     ).fetchall()
     assert rows
@@ -129,7 +132,7 @@ def test_offsets_index_article_text(first_run):
         assert text[start:end] == mention
     quotes = con.execute(
         f"""SELECT a.text, q.quote, q.start_char, q.end_char, q.segments
-            FROM read_parquet('{output}/quotes/*/*/*.parquet') q
+            FROM read_parquet('{output}/quotes/*/*.parquet') q
             JOIN read_parquet('{output}/articles/*/*.parquet') a USING (article_id)"""
     ).fetchall()
     assert quotes
@@ -173,9 +176,9 @@ def test_query_views_and_polars(first_run):
     csv_out = run_query(str(output), "SELECT count(*) AS n FROM dead_letters", "csv")
     assert csv_out.splitlines()[0] == "n" and int(csv_out.splitlines()[1]) >= 2
     frame = pl.scan_parquet(
-        f"{output}/mentions/*/*/*.parquet",
+        f"{output}/mentions/*/*.parquet",
         hive_partitioning=True,
-        hive_schema={"date": pl.Date, "actor_id": pl.String},
+        hive_schema={"date": pl.Date},
     ).collect()
     assert frame.schema["date"] == pl.Date
     assert "united-kingdom" in set(frame["actor_id"].to_list())

@@ -173,11 +173,13 @@ def test_s3_output_layout_dedup_and_rerun(tmp_path, s3, beam_s3_options, feed):
                  "--run-id", "first"]) == 0  # fmt: skip
 
     first = keys(s3)
-    data = [k for k in first if not k.startswith(("_runs/", "_state/"))]
+    data = [k for k in first if not k.startswith("_")]
     # Same deterministic names as on local disk, so the same partition layout.
     assert data == local_layout(local)
     assert any(k.startswith("articles/date=2024-03-04/part-") for k in data)
-    assert any(k.startswith("quotes/date=2024-03-04/speaker_id=") for k in data)
+    assert any(k.startswith("quotes/date=2024-03-04/part-") for k in data)
+    assert "_layout.json" in first
+    assert not [k for k in first if k.startswith("_leases/")]  # released
     # No temporary object survives the copy + delete that emulates rename, nor the
     # output probe.
     assert not [k for k in first if ".inprogress" in k or "/." in "/" + k]
@@ -233,3 +235,64 @@ def test_s3_output_in_a_fresh_process(s3, feed):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert any(k.startswith("articles/date=2024-03-04/") for k in keys(s3))
+
+
+def test_compaction_and_its_lease_on_s3(s3, beam_s3_options, capsys):
+    """Compaction through Beam's S3 filesystem: the same rows and answers in fewer
+    objects, refused while a live ingest lease object is there, finished after a
+    crash that left an intent behind."""
+    import sys
+
+    from newsbeam.pipeline import compact as compaction
+    from newsbeam.pipeline import directory
+    from newsbeam.schemas import layout
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import synthetic
+
+    # moto keeps its objects per process, not per server: start from an empty prefix.
+    client = boto3.client("s3", endpoint_url=s3)
+    for key in keys(s3):
+        client.delete_object(Bucket=BUCKET, Key=f"{PREFIX}/{key}")
+    output = f"s3://{BUCKET}/{PREFIX}"
+    synthetic.write_output(output, mentions=600, days=2, actors=100, runs_per_day=2)
+    before = keys(s3)
+    columns = ["mention_id", "actor_id", "article_id"]
+    rows = pyarrow_rows(s3, "mentions", columns)
+    quotes = pyarrow_rows(s3, "quotes", ["quote_id", "speaker_id"])
+    assert len(rows) == 600
+
+    ingest = directory.LeaseHolder(output, layout.INGEST, run_id="on-s3")
+    ingest.write()
+    assert main(["compact", output, *beam_s3_options]) == compaction.EXIT_BUSY
+    assert "ingest (run on-s3)" in capsys.readouterr().err
+    assert keys(s3) == sorted([*before, f"_leases/ingest-{ingest.lease.owner}.json"])
+    ingest.release()
+
+    # A compaction killed after writing its outputs: the next one finishes it.
+    real_delete = directory.delete
+
+    def killed(found):
+        if any("/date=" in p for p in found):
+            raise KeyboardInterrupt("killed")
+        real_delete(found)
+
+    directory.delete = killed
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            compaction.compact(output, say=lambda _line: None)
+    finally:
+        directory.delete = real_delete
+    assert [k for k in keys(s3) if k.startswith("_compaction/")]
+
+    assert main(["compact", output, *beam_s3_options]) == 0
+    printed = capsys.readouterr().out
+    assert "finished the interrupted compaction" in printed
+    assert "mentions" in printed and "->" in printed
+    after = keys(s3)
+    data = [k for k in after if not k.startswith("_")]
+    assert len(data) == 3 * 2  # one object per dataset per day
+    assert not [k for k in after if k.startswith(("_compaction/", "_leases/"))]
+    assert not [k for k in after if ".inprogress" in k]
+    assert pyarrow_rows(s3, "mentions", columns) == rows
+    assert pyarrow_rows(s3, "quotes", ["quote_id", "speaker_id"]) == quotes

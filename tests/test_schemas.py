@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 from newsbeam.schemas import ACTORS_SPEC, DATASETS, FeedItem, row_fields
+from newsbeam.schemas.layout import LAYOUTS, partition_keys
 
 CONTRACT = {  # the columns outside tools depend on (issue: output contract)
     "articles": {
@@ -62,12 +63,20 @@ def test_contract_columns_present(name):
 
 
 @pytest.mark.parametrize("name", sorted(DATASETS))
-def test_partition_columns_are_named_after_file_columns(name):
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_partition_columns_are_named_after_file_columns(name, layout):
     """``date`` is derived; an actor partition repeats its column, so hive readers
     see the same columns in every layout."""
     spec = DATASETS[name]
     assert "date" not in spec.schema.names
-    assert set(spec.partition_by) - {"date"} <= set(spec.schema.names)
+    assert set(partition_keys(spec, layout)) - {"date"} <= set(spec.schema.names)
+
+
+@pytest.mark.parametrize("name", ["mentions", "quotes"])
+def test_rows_are_clustered_by_their_actor(name):
+    spec = DATASETS[name]
+    assert spec.sort_by[0] == spec.actor_field
+    assert spec.sort_by[1] == "article_id"
 
 
 def test_rows_are_immutable():

@@ -27,7 +27,8 @@ from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms import window
 from conftest import REPO, make_article
-from newsbeam.schemas import Article, pyarrow_partitioning
+from newsbeam.schemas import DATASETS, Article, pyarrow_partitioning
+from newsbeam.schemas.layout import DATE, file_key
 from newsbeam.transforms.stream import CommitWindows, DedupAcrossPolls, prune
 from servers import Route, serve
 
@@ -117,7 +118,13 @@ def test_each_window_commits_its_own_files_and_late_items_keep_their_date(tmp_pa
         _ = p | stream | CommitWindows(str(tmp_path), "articles", 60)
     day = tmp_path / "articles" / f"date={NOW.date()}"
     late = tmp_path / "articles" / f"date={old.date()}"
-    assert len(list(day.glob("*.parquet"))) == 2  # one commit per window
+    # One commit per window, one file per write shard among its rows.
+    spec = DATASETS["articles"]
+    shards = {
+        (window, file_key(spec, article(n), DATE)[1])
+        for window, n in ((0, 1), (0, 2), (1, 3))
+    }
+    assert len(list(day.glob("*.parquet"))) == len(shards)
     assert len(list(late.glob("*.parquet"))) == 1  # the old item in its own date
     table = ds.dataset(
         tmp_path / "articles", partitioning=pyarrow_partitioning("articles")

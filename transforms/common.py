@@ -14,6 +14,7 @@ from typing import Any
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from newsbeam.schemas import DeadLetter
+from newsbeam.schemas.layout import temporary_path
 
 DEAD_LETTERS = "dead_letters"  # tag of every stage's failure output
 PAYLOAD_LIMIT = 2000  # characters of the failing input kept for inspection
@@ -57,21 +58,29 @@ def dead_letter(
 
 
 def write_atomically(path: str, payload: bytes) -> None:
-    """Write under a hidden temporary name beside ``path``, then rename onto it.
+    """Publish ``path`` whole or not at all, replacing what was there in one step.
 
-    Works on every filesystem Beam knows; a reader, or a rerun after the process was
-    killed, sees the old file or the new one, never half of one. There is no fsync:
-    it cost ~0.5 ms a file over thousands of small partition files, and surviving a
-    power cut would also need the folders synced; a rerun rewrites what was lost.
+    On local disk the bytes go to a hidden temporary name beside ``path``, which is
+    then renamed onto it (``rename`` replaces a file atomically), so a reader, or a
+    rerun after the process was killed, sees the old file or the new one, never
+    half of one. An object store (``s3://``, ``gs://``) already publishes an object
+    only when its upload completes, and replaces it in one step; there a temporary
+    name would cost a server-side copy of every byte (the stores have no rename) and
+    leave a window in which neither name exists. There is no fsync: it cost ~0.5 ms
+    a file over thousands of small partition files, and surviving a power cut would
+    also need the folders synced; a rerun rewrites what was lost.
     """
-    folder, name = path.rsplit("/", 1)
-    temporary = f"{folder}/.{name}.inprogress-{uuid.uuid4().hex[:12]}"
+    if "://" in path and not path.startswith("file://"):
+        with FileSystems.create(
+            path, compression_type=CompressionTypes.UNCOMPRESSED
+        ) as handle:
+            handle.write(payload)
+        return
+    temporary = temporary_path(path, uuid.uuid4().hex[:12])
     with FileSystems.create(
         temporary, compression_type=CompressionTypes.UNCOMPRESSED
     ) as handle:
         handle.write(payload)
-    if FileSystems.exists(path):
-        FileSystems.delete([path])  # same name means same content: replace, never add
     FileSystems.rename([temporary], [path])
 
 

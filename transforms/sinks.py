@@ -1,24 +1,27 @@
-"""Parquet datasets partitioned by date and actor, written atomically through Beam.
+"""Parquet datasets in the output's layout, written atomically through Beam.
+
+Where each row goes is ``schemas.layout``'s: by default one folder per day, a few
+files per day per run (one per write shard), rows sorted by actor inside each file
+so that an actor filter skips the other row groups; ``--layout date-actor`` adds a
+folder per actor. This module only writes what the layout names.
 
 Why not ``fileio.WriteToFiles``: with nested destination folders it silently loses
-data on local disk. Instead each partition's rows are grouped by key and written with
+data on local disk. Instead each file's rows are grouped by key and written with
 pyarrow through Beam's ``FileSystems`` (so ``gs://`` and ``s3://`` work too):
 
 * the file name is a digest of the rows' ids, so the same input gives the same file
   and a retried bundle overwrites its own file instead of adding a second one;
 * each file is written under a hidden temporary name in its folder, then renamed, so a
   reader never sees half a file;
-* partition values are slugs checked here again, so no value can escape the output
-  directory.
+* partition values are slugs checked again by the layout, so no value can escape the
+  output directory.
 """
 
 from __future__ import annotations
 
 import io
 import logging
-import re
 from collections.abc import Iterable, Iterator
-from datetime import datetime
 
 import apache_beam as beam
 import pyarrow as pa
@@ -33,52 +36,21 @@ from newsbeam.schemas import (
     from_table,
     to_table,
 )
-from newsbeam.transforms.common import read_bytes, stable_id, write_atomically
+from newsbeam.schemas import layout as paths
+from newsbeam.schemas.layout import (  # noqa: F401 - re-exported for callers
+    NULL_PARTITION,
+    UnsafePartitionError,
+    partition_path,
+    partition_value,
+)
+from newsbeam.transforms.common import read_bytes, write_atomically
 
-MAX_ROWS_PER_FILE = 250_000
 SMALL_TABLE_BYTES = 64 * 1024  # smaller tables are written with snappy, not zstd
-_SAFE_VALUE = re.compile(r"^[a-z0-9][a-z0-9\-]{0,127}$")
-_ROW_ID = {
-    "articles": ("article_id",),
-    "mentions": ("mention_id",),
-    "quotes": ("quote_id",),
-    "dead_letters": ("stage", "source", "error", "detail", "payload", "occurred_at"),
-}
-
-
-class UnsafePartitionError(ValueError):
-    """A partition value that could name a folder outside the output directory."""
-
-
-def partition_value(value: str) -> str:
-    """The value as it may appear in a folder name, or an error: never ``/``, ``..``."""
-    if not _SAFE_VALUE.match(value) or ".." in value:
-        raise UnsafePartitionError(f"unsafe partition value {value!r}")
-    return value
-
-
-# What hive readers (Spark, DuckDB, pyarrow, Polars) read back as NULL.
-NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
-
-
-def partition_path(spec: DatasetSpec, row) -> str:
-    """``date=YYYY-MM-DD[/actor_id=ID]`` for one row of a dataset."""
-    moment: datetime = getattr(row, spec.date_field)
-    parts = [f"date={moment.date().isoformat()}"]
-    if spec.actor_field:
-        value = getattr(row, spec.actor_field)
-        value = NULL_PARTITION if value is None else partition_value(value)
-        parts.append(f"{spec.actor_field}={value}")
-    return "/".join(parts)
 
 
 def file_stem(spec: DatasetSpec, rows: list) -> str:
     """A name that depends only on which rows the file holds."""
-    keys = sorted(
-        "\x1e".join(str(getattr(row, name)) for name in _ROW_ID[spec.name])
-        for row in rows
-    )
-    return "part-" + stable_id(spec.name, *keys, length=20)
+    return paths.file_stem(spec, rows)
 
 
 def _sort_value(value) -> tuple:
@@ -96,39 +68,67 @@ def sort_rows(spec: DatasetSpec, rows: Iterable) -> list:
     )
 
 
-def parquet_bytes(table: pa.Table) -> bytes:
+def sorting_columns(spec: DatasetSpec, schema: pa.Schema) -> list[pq.SortingColumn]:
+    """The file's sort order, recorded in its footer for readers that use it."""
+    return [
+        pq.SortingColumn(schema.get_field_index(name), nulls_first=False)
+        for name in spec.sort_by
+        if name in schema.names
+    ]
+
+
+def parquet_bytes(
+    table: pa.Table,
+    spec: DatasetSpec | None = None,
+    row_group_rows: int = paths.ROW_GROUP_ROWS,
+) -> bytes:
     """The table as Parquet: zstd for real data, snappy for the many tiny files.
 
-    zstd spends ~0.4 ms setting up each column chunk, which is most of the cost of a
-    partition of a few rows (one actor on one day), and such a file is no smaller
-    with zstd than with snappy. Nor does a dictionary pay for itself in a few rows:
-    without one a tiny file is ~10% smaller and 20% quicker to write.
+    Row groups of ``row_group_rows`` carry min/max statistics of every column; with
+    rows sorted by actor, a filter on the actor id skips every group that cannot
+    hold it. zstd spends ~0.4 ms setting up each column chunk, which is most of the
+    cost of a file of a few rows, and such a file is no smaller with zstd than with
+    snappy; nor does a dictionary pay for itself in a few rows.
     """
     sink = io.BytesIO()
+    options = dict(row_group_size=row_group_rows, write_statistics=True)
+    if spec is not None:
+        options["sorting_columns"] = sorting_columns(spec, table.schema)
     if table.nbytes >= SMALL_TABLE_BYTES:
-        pq.write_table(table, sink, compression="zstd", compression_level=3)
+        pq.write_table(table, sink, compression="zstd", compression_level=3, **options)
     else:
-        pq.write_table(table, sink, compression="snappy", use_dictionary=False)
+        pq.write_table(
+            table, sink, compression="snappy", use_dictionary=False, **options
+        )
     return sink.getvalue()
 
 
-def write_partition(
-    output: str, spec: DatasetSpec, partition: str, rows: list
-) -> list[str]:
-    """Write one partition's rows as one or more Parquet files; returns their paths."""
+def write_file(output: str, spec: DatasetSpec, partition: str, rows: list) -> list[str]:
+    """Write one file's rows (sorted) into ``partition``; returns the paths written.
+
+    More than ``MAX_ROWS_PER_FILE`` rows make more than one file.
+    """
     rows = sort_rows(spec, rows)
     written = []
-    for start in range(0, len(rows), MAX_ROWS_PER_FILE):
-        chunk = rows[start : start + MAX_ROWS_PER_FILE]
-        folder = f"{output.rstrip('/')}/{spec.name}/{partition}"
-        path = f"{folder}/{file_stem(spec, chunk)}.parquet"
-        write_atomically(path, parquet_bytes(to_table(chunk, spec)))
+    for start in range(0, len(rows), paths.MAX_ROWS_PER_FILE):
+        chunk = rows[start : start + paths.MAX_ROWS_PER_FILE]
+        name = paths.file_name(spec.name, (paths.row_key(spec.name, r) for r in chunk))
+        path = paths.data_file(output, spec.name, partition, name)
+        write_atomically(path, parquet_bytes(to_table(chunk, spec), spec))
         written.append(path)
     return written
 
 
-class WritePartitionFn(beam.DoFn):
-    """Adapts ``write_partition``; emits ``(dataset, rows, files)`` per partition."""
+def group_by_file(spec: DatasetSpec, rows: Iterable, layout: str) -> dict:
+    """Rows by the file of this run they belong to: ``(partition, shard) -> rows``."""
+    groups: dict[tuple[str, int], list] = {}
+    for row in rows:
+        groups.setdefault(paths.file_key(spec, row, layout), []).append(row)
+    return groups
+
+
+class WriteFileFn(beam.DoFn):
+    """Adapts ``write_file``; emits ``(dataset, rows, files)`` per file key."""
 
     def __init__(self, output: str, dataset: str) -> None:
         self._output = output
@@ -137,57 +137,61 @@ class WritePartitionFn(beam.DoFn):
         self.rows = Metrics.counter("newsbeam", f"{dataset}_rows_written")
 
     def process(self, element) -> Iterator[tuple[str, int, int]]:
-        partition, rows = element
+        (partition, _shard), rows = element
         rows = list(rows)
-        paths = write_partition(self._output, DATASETS[self._dataset], partition, rows)
-        self.files.inc(len(paths))
+        written = write_file(self._output, DATASETS[self._dataset], partition, rows)
+        self.files.inc(len(written))
         self.rows.inc(len(rows))
-        yield self._dataset, len(rows), len(paths)
+        yield self._dataset, len(rows), len(written)
 
 
 class WriteDataset(beam.PTransform):
-    """Rows of one dataset → Parquet files, one group of files per partition.
+    """Rows of one dataset → Parquet files, one per (partition, write shard).
 
-    Emits ``(dataset, rows, files)`` once per partition, so that later steps can wait
+    Emits ``(dataset, rows, files)`` once per file key, so that later steps can wait
     on the write and count what it wrote.
     """
 
-    def __init__(self, output: str, dataset: str) -> None:
+    def __init__(self, output: str, dataset: str, layout: str) -> None:
         super().__init__()
         self._output = output
         self._dataset = dataset
+        self._layout = layout
 
     def expand(self, rows):
         spec = DATASETS[self._dataset]
+        layout = self._layout
         return (
             rows
-            | "KeyByPartition" >> beam.Map(lambda row: (partition_path(spec, row), row))
+            | "KeyByFile"
+            >> beam.Map(lambda row: (paths.file_key(spec, row, layout), row))
             # A combine, not a GroupByKey: the runner gathers each bundle's rows per
-            # partition before the shuffle, which then moves lists, not single rows.
-            | "GroupByPartition" >> beam.CombinePerKey(beam.combiners.ToListCombineFn())
-            | "WriteParquet"
-            >> beam.ParDo(WritePartitionFn(self._output, self._dataset))
+            # file before the shuffle, which then moves lists, not single rows.
+            | "GroupByFile" >> beam.CombinePerKey(beam.combiners.ToListCombineFn())
+            | "WriteParquet" >> beam.ParDo(WriteFileFn(self._output, self._dataset))
         )
 
 
 class WriteDatasets(beam.PTransform):
-    """Writes articles, mentions, quotes and dead letters under ``output``.
+    """Writes articles, mentions, quotes, dead letters and actors under ``output``.
 
     Articles are written last: an article row is the commit marker that tells a later
     run the article is stored, so its mentions and quotes must already be on disk if
-    a crash stops the job between the two.
+    a crash stops the job between the two. A run's mentions and quotes of one
+    (date, shard) belong to the articles file of the same (date, shard), so a file
+    is either wholly committed or wholly rewritten, under its own name, by the rerun.
+    (Streaming commits per window instead: ``transforms.stream.CommitDatasets``.)
     """
 
-    def __init__(self, output: str, window_seconds: float | None = None) -> None:
+    def __init__(self, output: str, layout: str = paths.DEFAULT_LAYOUT) -> None:
         super().__init__()
         self._output = output
-        self._window_seconds = window_seconds  # set for streaming: commit per window
+        self._layout = layout
 
     def expand(self, datasets: dict):
-        if self._window_seconds:
-            return self._expand_windowed(datasets)
         written = {
-            name: datasets[name] | f"Write_{name}" >> WriteDataset(self._output, name)
+            name: datasets[name]
+            | f"Write_{name}" >> WriteDataset(self._output, name, self._layout)
             for name in ("mentions", "quotes", "dead_letters")
         }
         if "actors" in datasets:
@@ -207,30 +211,16 @@ class WriteDatasets(beam.PTransform):
             lambda article, _done: article, beam.pvalue.AsSingleton(dependents_done)
         )
         written["articles"] = articles | "Write_articles" >> WriteDataset(
-            self._output, "articles"
+            self._output, "articles", self._layout
         )
         return written
-
-    def _expand_windowed(self, datasets: dict):
-        """Streaming: each dataset commits per window; nothing waits for the end.
-
-        The actors table needs the whole run and is left to batch runs.
-        """
-        from newsbeam.transforms.stream import CommitWindows
-
-        return {
-            name: datasets[name]
-            | f"Commit_{name}"
-            >> CommitWindows(self._output, name, self._window_seconds)
-            for name in ("mentions", "quotes", "dead_letters", "articles")
-        }
 
 
 # --------------------------------------------------------------- stored article ids
 
 
 def stored_article_files(output: str) -> list[str]:
-    pattern = f"{output.rstrip('/')}/articles/date=*/*.parquet"
+    pattern = paths.data_glob(output, "articles", paths.DATE)
     try:
         [result] = FileSystems.match([pattern])
     except (OSError, ValueError, beam.io.filesystem.BeamIOError):
@@ -285,13 +275,9 @@ def stored_article_ids(output: str) -> Iterator[str]:
 # ------------------------------------------------------------------------ actors
 
 
-def actors_file(output: str) -> str:
-    return f"{output.rstrip('/')}/actors/actors.parquet"
-
-
 def read_actor_records(output: str) -> list[ActorRecord]:
     """The actors table earlier runs wrote, or nothing when there is none yet."""
-    path = actors_file(output)
+    path = paths.actors_file(output)
     try:
         if not FileSystems.exists(path):
             return []
@@ -306,7 +292,8 @@ def write_actor_records(
 ) -> tuple[str, int, int]:
     """Replace the actors table whole: it is small, and a rewrite keeps it one file."""
     rows = sort_rows(ACTORS_SPEC, records)
-    write_atomically(actors_file(output), parquet_bytes(to_table(rows, ACTORS_SPEC)))
+    table = to_table(rows, ACTORS_SPEC)
+    write_atomically(paths.actors_file(output), parquet_bytes(table, ACTORS_SPEC))
     return "actors", len(rows), 1
 
 

@@ -7,8 +7,9 @@ batch. Streaming changes only:
   feed list at each tick, so feeds can be added to a list file without a restart;
 * the dedup: ``DedupAcrossPollsFn`` keeps the ids seen in keyed state, spread over
   a fixed number of buckets and pruned after ``retention`` so state stays bounded;
-* the write: ``commit_window_fn`` buffers each partition's rows in keyed state and
-  commits them as one set of files when the window's timer fires.
+* the write: ``CommitDatasets`` buffers each file's rows in keyed state and commits
+  them when the window's timer fires, in the same layout as batch (``sinks`` writes,
+  this module only decides when).
 
 Why buckets and explicit pruning instead of one timer per article id: the in-process
 FnApiRunner fires timers at the end of every bundle whatever their time, so a timer
@@ -34,10 +35,11 @@ from apache_beam.transforms import userstate, window
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.utils.timestamp import Duration, Timestamp
 from newsbeam.schemas import DATASETS
+from newsbeam.schemas.layout import DEFAULT_LAYOUT, file_key
 from newsbeam.schemas.status import Stage
 from newsbeam.transforms.common import DEAD_LETTERS, dead_letter
 from newsbeam.transforms.feeds import FeedListError, expand_sources
-from newsbeam.transforms.sinks import partition_path, write_partition
+from newsbeam.transforms.sinks import stored_article_ids, write_file
 
 LOG = logging.getLogger("newsbeam")
 
@@ -202,8 +204,6 @@ class DedupAcrossPollsFn(beam.DoFn):
     def setup(self) -> None:
         self._stored: set[str] = set()
         if self._output:
-            from newsbeam.transforms.sinks import stored_article_ids
-
             self._stored.update(stored_article_ids(self._output))
 
     def process(
@@ -269,9 +269,11 @@ class DedupAcrossPolls(beam.PTransform):
 def commit_window_fn(output: str, dataset: str) -> beam.DoFn:
     """A DoFn that buffers a shard's rows for a window, then commits them.
 
-    Keys are a fixed number of shards (``COMMIT_SHARDS``), not partitions: actors
-    are unbounded, and keyed state per actor per window is what a long run would
-    accumulate; each commit writes one file per partition among its rows.
+    Keys are a fixed number of commit shards (``COMMIT_SHARDS``), not files: actors
+    and dates are unbounded, and keyed state per file per window is what a long run
+    would accumulate; each commit writes one file per file key (partition and write
+    shard of the layout) among its rows, so a window adds at most ``WRITE_SHARDS``
+    files per dataset and date in the ``date`` layout.
 
     The file names depend only on the rows, so a retried commit rewrites the same
     files instead of adding new ones; the rows' own dates choose the partition, so an
@@ -295,20 +297,20 @@ def commit_window_fn(output: str, dataset: str) -> beam.DoFn:
             rows=beam.DoFn.StateParam(rows_spec),
             commit=beam.DoFn.TimerParam(commit_spec),
         ) -> None:
-            _shard, partition_and_row = element
-            rows.add(partition_and_row)
+            _shard, key_and_row = element
+            rows.add(key_and_row)
             commit.set(window_.max_timestamp())
 
         @userstate.on_timer(commit_spec)
         def on_commit(
             self, rows=beam.DoFn.StateParam(rows_spec)
         ) -> Iterator[tuple[str, int, int]]:
-            by_partition: dict[str, list] = {}
-            for partition, row in rows.read():
-                by_partition.setdefault(partition, []).append(row)
+            by_file: dict[tuple[str, int], list] = {}
+            for key, row in rows.read():
+                by_file.setdefault(key, []).append(row)
             rows.clear()
-            for partition, batch in sorted(by_partition.items()):
-                paths = write_partition(output, DATASETS[dataset], partition, batch)
+            for (partition, _write_shard), batch in sorted(by_file.items()):
+                paths = write_file(output, DATASETS[dataset], partition, batch)
                 self.commits.inc()
                 yield dataset, len(batch), len(paths)
 
@@ -319,25 +321,56 @@ def commit_window_fn(output: str, dataset: str) -> beam.DoFn:
 COMMIT_SHARDS = 16
 
 
-def _shard_and_partition(partition: str, row) -> tuple[int, tuple[str, object]]:
-    return zlib.crc32(partition.encode()) % COMMIT_SHARDS, (partition, row)
+def _commit_shard(key: tuple[str, int], row) -> tuple[int, tuple]:
+    shard = zlib.crc32(f"{key[0]}#{key[1]}".encode()) % COMMIT_SHARDS
+    return shard, (key, row)
 
 
 class CommitWindows(beam.PTransform):
-    """Rows of one dataset → one committed set of files per partition and window."""
+    """Rows of one dataset → one committed set of files per file key and window."""
 
-    def __init__(self, output: str, dataset: str, window_seconds: float) -> None:
+    def __init__(
+        self,
+        output: str,
+        dataset: str,
+        window_seconds: float,
+        layout: str = DEFAULT_LAYOUT,
+    ) -> None:
         super().__init__()
         self._output = output
         self._dataset = dataset
         self._window_seconds = window_seconds
+        self._layout = layout
 
     def expand(self, rows):
         spec = DATASETS[self._dataset]
+        layout = self._layout
         return (
             rows
             | "Window" >> beam.WindowInto(window.FixedWindows(self._window_seconds))
             | "KeyByShard"
-            >> beam.Map(lambda r: _shard_and_partition(partition_path(spec, r), r))
+            >> beam.Map(lambda r: _commit_shard(file_key(spec, r, layout), r))
             | "Commit" >> beam.ParDo(commit_window_fn(self._output, self._dataset))
         )
+
+
+class CommitDatasets(beam.PTransform):
+    """Streaming's ``WriteDatasets``: each dataset commits per window, nothing
+    waits for the end. The actors table needs the whole run and is left to batch
+    runs."""
+
+    def __init__(
+        self, output: str, window_seconds: float, layout: str = DEFAULT_LAYOUT
+    ) -> None:
+        super().__init__()
+        self._output = output
+        self._window_seconds = window_seconds
+        self._layout = layout
+
+    def expand(self, datasets: dict):
+        return {
+            name: datasets[name]
+            | f"Commit_{name}"
+            >> CommitWindows(self._output, name, self._window_seconds, self._layout)
+            for name in ("mentions", "quotes", "dead_letters", "articles")
+        }

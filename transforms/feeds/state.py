@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 import apache_beam as beam
+from newsbeam.schemas.layout import feed_state_path
 from newsbeam.schemas.status import FeedStatus
 from newsbeam.transforms.common import read_bytes, write_atomically
 from newsbeam.transforms.feeds.sources import is_url
@@ -28,7 +29,7 @@ STATE_VERSION = 2
 
 
 def state_path(output: str) -> str:
-    return f"{output.rstrip('/')}/_state/feeds.json"
+    return feed_state_path(output)
 
 
 def load_feed_state(output: str) -> dict[str, dict[str, Any]]:
