@@ -629,9 +629,10 @@ def test_demo_report_json_equals_sql(demo_output, capsys):
     )
     document = json.loads(capsys.readouterr().out)
     check_json_against_sql(demo_output, document)
-    # No feed list names an outlet country yet: every article is in the unknown press.
-    assert [r["press"] for r in document["outlets"]["by_press"]] == ["unknown"]
-    assert document["summary"]["press_countries"] == 0
+    # The bundled feed list names each outlet's country: two London outlets, one
+    # Copenhagen one (examples/feeds/local.txt).
+    assert {r["press"] for r in document["outlets"]["by_press"]} == {"GB", "DK"}
+    assert document["summary"]["press_countries"] == 2
     assert document["story"]["title"] == "The United Kingdom and Russia"
 
 
@@ -897,8 +898,8 @@ def test_demo_report_in_a_browser(demo_output, browser, tmp_path):
         == 0
     )
     wide = visit(browser, page, 1280)
-    # One press (no country known): its three by-press charts would repeat others.
-    check_page(wide, demo_output, {None: "Country unknown"}, charts=7)
+    presses = {"GB": "United Kingdom", "DK": "Denmark"}
+    check_page(wide, demo_output, presses, charts=10)
     shot = tmp_path / "report.png"
     wide.page.screenshot(
         path=str(shot),
