@@ -28,8 +28,21 @@ def to_dot(pipeline: beam.Pipeline, title: str = "newsbeam") -> str:
         wrapper = step.subtransforms and not step.inputs and not step.outputs
         # The Python SDK wraps the whole graph in one nameless root composite.
         steps.extend(step.subtransforms if wrapper else [root])
-    producer: dict[str, tuple[str, str]] = {}
+    # Every transform inside a step belongs to that step; edges come from what the
+    # innermost transforms read (side inputs included: the stored article ids and
+    # actors reach their steps only that way).
+    owner: dict[str, str] = {}
     for step_id in steps:
+        stack = [step_id]
+        while stack:
+            inner = stack.pop()
+            owner[inner] = step_id
+            stack.extend(transforms[inner].subtransforms)
+    producer: dict[str, tuple[str, str]] = {}
+    for transform_id, step_id in owner.items():
+        for pcoll in transforms[transform_id].outputs.values():
+            producer.setdefault(pcoll, (step_id, ""))
+    for step_id in steps:  # a step's own outputs carry the tags worth showing
         for tag, pcoll in transforms[step_id].outputs.items():
             producer[pcoll] = (step_id, tag)
     names = {step_id: transforms[step_id].unique_name for step_id in steps}
@@ -42,13 +55,13 @@ def to_dot(pipeline: beam.Pipeline, title: str = "newsbeam") -> str:
     ]
     lines += [f"  {_quote(names[step_id])};" for step_id in steps]
     edges: dict[tuple[str, str], set[str]] = {}
-    for step_id in steps:
-        for pcoll in transforms[step_id].inputs.values():
-            if pcoll not in producer:
-                continue
-            source, tag = producer[pcoll]
+    for transform_id, step_id in owner.items():
+        for pcoll in transforms[transform_id].inputs.values():
+            source, tag = producer.get(pcoll, (step_id, ""))
+            if source == step_id:
+                continue  # inside one step
             labels = edges.setdefault((source, step_id), set())
-            if tag not in _MAIN_TAGS:
+            if tag and tag not in _MAIN_TAGS:
                 labels.add(tag)
     order = {step_id: index for index, step_id in enumerate(steps)}
     for (source, target), labels in sorted(

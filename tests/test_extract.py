@@ -208,4 +208,7 @@ def test_print_graph_shows_parse_and_both_extractors_and_runs_nothing(
     source = "PollFeedList" if mode else "FeedSources"
     assert f'"{source}" -> "ReadFeeds"' in dot
     assert ('"SummariseActors"' in dot) is not bool(mode)  # batch-only step
+    if not mode:  # side inputs are edges too: dedup and actors read what is stored
+        assert '"StoredArticleIds" -> "ToArticles"' in dot
+        assert '"StoredActors" -> "ResolveActors"' in dot
     assert not output.exists()  # built, never run: nothing written
