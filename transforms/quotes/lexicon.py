@@ -131,7 +131,9 @@ DOCUMENT_NOUNS = frozenset(
 STATEMENT_NOUNS = DOCUMENT_NOUNS | {"spokesman", "spokeswoman", "spokesperson"}
 # Prepositions that tie a role or a document to its owner: "a spokesman for Disney",
 # "a report by the program", "the head of the agency", "an official at the embassy".
-OWNER_PREPOSITIONS = frozenset({"for", "of", "at", "from", "by", "with", "in"})
+OWNER_PREPOSITIONS = frozenset(
+    {"for", "of", "at", "from", "by", "with", "in", "within", "inside"}
+)
 # Honorifics that stand for a role noun: "Dr. Ashish ..." is "the doctor".
 TITLE_ROLES = {
     "dr": "doctor",
