@@ -20,7 +20,8 @@ SPEECH_VERBS = frozenset(
         "quip", "continue", "conclude", "describe", "estimate", "indicate",
         "accuse", "boast", "caution", "testify", "tweet", "post", "shout",
         "whisper", "mutter", "counter", "retort", "point", "plead", "fear",
-        "pledge", "threaten",
+        "pledge", "threaten", "mention", "inform", "disclose", "assure",
+        "reiterate", "contend", "speculate", "notify", "hint", "imply", "recount",
         "hope", "think", "expect", "lament",
     }
 )  # fmt: skip
