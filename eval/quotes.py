@@ -446,7 +446,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--verbose-test",
         action="store_true",
-        help="with --verbose, list the held-out parts' misses too (spoils them for tuning)",
+        help="with --verbose, list the held-out parts' misses too (spoils them)",
     )
     args = parser.parse_args(argv)
     articles, skipped = load_articles()

@@ -106,7 +106,7 @@ def _statement_clause(verb: Token) -> Token | None:
     return None
 
 
-def _misparsed_object_clause(verb: Token) -> Token | None:
+def misparsed_object_clause(verb: Token) -> Token | None:
     """ "said the party's victories show that ...", "suggested piracy is now the
     likeliest theory": an object whose phrase holds a clause of its own (a verb
     with a subject, the parser having read the report's verb as a noun or hung it
@@ -271,7 +271,7 @@ def indirect_quotes(ctx: Context) -> list[tuple[tuple[int, int], Cue, Token]]:
             complement = (
                 _fronted_report(token)
                 or _statement_clause(token)
-                or _misparsed_object_clause(token)
+                or misparsed_object_clause(token)
             )
         subject = None
         if token.dep_ != "parataxis":
