@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import spacy
 from newsbeam.transforms.quotes import QuoteFinding, extract_quotes
+from newsbeam.transforms.quotes.indirect import misparsed_object_clause
+from spacy.tokens import Doc
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 SEED = SHARED / "seed" / "uk-russia-2017-12-22.txt"
@@ -605,8 +607,8 @@ def test_seed_article_direct_quotes_and_speakers(nlp):
 @pytest.mark.slow
 def test_gold_set_metrics_stay_above_floor(nlp):
     """A regression floor a few points under the numbers at the time of writing.
-    The written articles are always there; the real ones (GUM, seed, feed items)
-    count only when ../shared is present."""
+    The written articles and the Wikinews texts of test2 are always there; the
+    other real ones (GUM, seed, feed items) count only when ../shared is present."""
     from eval.quotes import evaluate, load_articles
 
     articles, _ = load_articles()
@@ -617,7 +619,12 @@ def test_gold_set_metrics_stay_above_floor(nlp):
     assert written["precision@0.3"] >= 0.95
     assert written["speaker_accuracy"] >= 0.93
     assert written["indirect_recall@0.3"] >= 0.92
-    if totals["real"].gold:
+    test2 = totals["real-test2"].metrics()  # added last, never tuned on
+    assert totals["wikinews"].gold >= 130
+    assert test2["f1@0.3"] >= 0.83
+    assert test2["f1@0.8"] >= 0.70
+    assert test2["speaker_accuracy"] >= 0.83
+    if totals["real-tune"].gold:
         tune = totals["real-tune"].metrics()
         assert tune["f1@0.3"] >= 0.91
         assert tune["f1@0.8"] >= 0.80
@@ -642,3 +649,127 @@ def test_scorer_counts_a_split_quote_emitted_as_two_rows_against_precision():
     assert match(text, gold, [(first,), (second,)], 0.3) == [(0, 0)]
     assert match(text, gold, [(first,), (second,)], 0.8) == []
     assert match(text, gold, [(first, second)], 0.8) == [(0, 0)]
+
+
+@pytest.mark.model
+def test_quote_ending_its_sentence_takes_no_cue_from_the_next_one(nlp):
+    # The verb after '... crisis."' opens the next sentence and governs the next
+    # quote; taking it as this quote's trailing cue made one row of two speakers.
+    text, findings = run(
+        nlp,
+        'The governor said the harbour was "in the midst of a crisis." '
+        'Anna Berg, the mayor, said on Friday "We are committed to the harbour. '
+        'We made that clear to the governor."',
+    )
+    crisis = find(findings, "in the midst of a crisis")
+    committed = find(findings, "We are committed to the harbour")
+    assert crisis is not committed
+    assert len(committed.segments) == 1
+    assert antecedent(text, committed) == "Anna Berg"
+    assert crisis.kind == "mixed" and crisis.quote.startswith("the harbour was")
+
+
+@pytest.mark.model
+def test_report_after_a_quote_is_not_merged_with_it(nlp):
+    text, findings = run(
+        nlp,
+        'Ola Berg said on Friday "We can rebuild the pier if we want. We may do it." '
+        "Berg also said that he would prefer a deal with the council.",
+    )
+    quote = find(findings, "We can rebuild the pier")
+    report = find(findings, "he would prefer a deal with the council")
+    assert quote is not report
+    assert report.kind == "indirect"
+
+
+@pytest.mark.model
+def test_owned_role_is_the_person_introduced_with_that_role(nlp):
+    # "Bergen's mayor" is the mayor the article names, not the town that owns the
+    # office; a spokesman for a body with no named holder stays the body's.
+    text, findings = run(
+        nlp,
+        "Bergen's mayor has promised each family will receive help. "
+        "Later, Mayor Anne Vik said the city would pay for repairs.",
+    )
+    assert antecedent(text, find(findings, "each family will receive help")) == (
+        "Anne Vik"
+    )
+
+
+@pytest.mark.model
+def test_source_within_an_organisation_names_it(nlp):
+    text, findings = run(
+        nlp, "A source within the Finance Ministry said the budget would be cut."
+    )
+    assert "Finance Ministry" in antecedent(text, find(findings, "budget would be"))
+
+
+@pytest.mark.model
+def test_pronoun_of_the_other_gender_is_no_antecedent(nlp):
+    text, findings = run(
+        nlp,
+        "Anna Vik met Thomas Berg on Monday. She said the pier would reopen. "
+        "He said the pier would stay closed.",
+    )
+    assert antecedent(text, find(findings, "would reopen")) == "Anna Vik"
+    assert antecedent(text, find(findings, "stay closed")) != "Anna Vik"
+
+
+def _parsed(words, heads, deps, pos, lemmas):
+    """A hand-made parse: the misparses under test, whatever the model does today."""
+    return Doc(
+        spacy.blank("en").vocab,
+        words=words,
+        heads=heads,
+        deps=deps,
+        pos=pos,
+        lemmas=lemmas,
+    )
+
+
+def test_misparsed_object_of_any_reporting_verb_is_the_report():
+    # "reported the party's victories show voters are angry", with "show" read as
+    # a noun object: the clause inside the object's phrase is what was reported.
+    doc = _parsed(
+        ["The", "agency", "reported", "the", "party", "'s", "victories", "show",
+         "voters", "are", "angry"],
+        [1, 2, 2, 4, 6, 4, 7, 2, 9, 7, 9],
+        ["det", "nsubj", "ROOT", "det", "poss", "case", "compound", "dobj",
+         "nsubj", "relcl", "acomp"],
+        ["DET", "NOUN", "VERB", "DET", "NOUN", "PART", "NOUN", "NOUN", "NOUN",
+         "AUX", "ADJ"],
+        ["the", "agency", "report", "the", "party", "'s", "victory", "show",
+         "voter", "be", "angry"],
+    )  # fmt: skip
+    assert misparsed_object_clause(doc[2]) is None  # a relative clause: a noun's
+    doc = _parsed(
+        ["The", "agency", "reported", "the", "party", "'s", "victories", "show",
+         "voters", "are", "angry"],
+        [1, 2, 2, 4, 6, 4, 7, 2, 9, 7, 9],
+        ["det", "nsubj", "ROOT", "det", "poss", "case", "compound", "dobj",
+         "nsubj", "ccomp", "acomp"],
+        ["DET", "NOUN", "VERB", "DET", "NOUN", "PART", "NOUN", "NOUN", "NOUN",
+         "AUX", "ADJ"],
+        ["the", "agency", "report", "the", "party", "'s", "victory", "show",
+         "voter", "be", "angry"],
+    )  # fmt: skip
+    report = misparsed_object_clause(doc[2])
+    assert report is not None and report.i == 7
+    # A plain object is no report: "reported the crash".
+    doc = _parsed(
+        ["Police", "reported", "the", "crash"],
+        [1, 1, 3, 1],
+        ["nsubj", "ROOT", "det", "dobj"],
+        ["NOUN", "VERB", "DET", "NOUN"],
+        ["police", "report", "the", "crash"],
+    )
+    assert misparsed_object_clause(doc[1]) is None
+    # Nor "the sites that would be given ...": its subject is a relative pronoun.
+    doc = _parsed(
+        ["They", "announced", "the", "sites", "that", "would", "be", "given"],
+        [1, 1, 3, 1, 7, 7, 7, 3],
+        ["nsubj", "ROOT", "det", "dobj", "nsubjpass", "aux", "auxpass", "relcl"],
+        ["PRON", "VERB", "DET", "NOUN", "PRON", "AUX", "AUX", "VERB"],
+        ["they", "announce", "the", "site", "that", "would", "be", "give"],
+    )
+    assert misparsed_object_clause(doc[1]) is None

@@ -190,6 +190,14 @@ class Context:
             self._genders = self._gender_votes()
         return self._genders.get(person_key(self.text[span[0] : span[1]]), "")
 
+    def note_gender(self, span: tuple[int, int], gender: str) -> None:
+        """Remember the gender a resolved pronoun showed for a person whose gender
+        the article did not tell otherwise: after "She said ..." was resolved to
+        Anna Vik, a later "he" is not her."""
+        if self._genders is None:
+            self._genders = self._gender_votes()
+        self._genders.setdefault(person_key(self.text[span[0] : span[1]]), gender)
+
     def _gender_votes(self) -> dict[str, str]:
         votes: dict[str, list[float]] = {}
 

@@ -125,6 +125,17 @@ def word_count(text: str) -> int:
     return len(WORD_RE.findall(text))
 
 
+def _ends_sentence(text: str, marked: Marked) -> bool:
+    """Whether a quote closes its sentence with a full stop and the next sentence
+    starts after it ('... a crisis." Anna Berg said "..."'): news style puts a
+    comma, not a full stop, before a cue that follows its quote, so the verb after
+    such a quote belongs to the next sentence and its own words."""
+    if text[marked.end - 1 : marked.end] != ".":
+        return False
+    after = text[marked.close_mark + 1 : marked.close_mark + 40].lstrip()
+    return not after[:1].islower()
+
+
 def _ends_clause(text: str, marked: Marked) -> bool:
     """Whether the quote closes a clause ("...," he said) rather than sitting inside
     one ("things are not easy" between ...), which decides if a cue may follow it."""
@@ -208,7 +219,8 @@ def direct_quotes(ctx: Context) -> list[tuple[Marked, Cue | None, str]]:
                 )
                 if subject is not None and not ctx.quoted[root.i]:
                     cue = Cue("", subject, "direct.colon", before[0].idx)
-        if cue is None and after and _ends_clause(text, marked):
+        trailing = _ends_clause(text, marked) and not _ends_sentence(text, marked)
+        if cue is None and after and trailing:
             # ", and warned that ...": a clause joined on after the quote is a new
             # report of the sentence's speaker, not the cue of this quote.
             joined = next(

@@ -106,22 +106,39 @@ def _statement_clause(verb: Token) -> Token | None:
     return None
 
 
-def _misparsed_object_clause(verb: Token) -> Token | None:
-    """ "said the party's victories show that ...": "say" takes no noun object but
-    what was said, so an object whose phrase holds a clause of its own (the parser
-    read "show" as a noun) is the report."""
-    if verb.lemma_.lower() != "say":
+def misparsed_object_clause(verb: Token) -> Token | None:
+    """ "said the party's victories show that ...", "suggested piracy is now the
+    likeliest theory": an object whose phrase holds a clause of its own (a verb
+    with a subject, the parser having read the report's verb as a noun or hung it
+    under the object) is the report. A plain noun object ("reported the crash",
+    "told reporters") is not, nor one with a relative clause ("announced the sites
+    that would be chosen", "the studio where he worked")."""
+    if verb.lemma_.lower() in WEAK_VERBS:
         return None
     for child in verb.rights:
         if child.dep_ != "dobj" or child.pos_ not in ("NOUN", "PROPN"):
             continue
         clause_inside = any(
             t.pos_ in ("VERB", "AUX")
-            and any(c.dep_ in SPEAKER_DEPS for c in t.children)
+            and not _in_relative_clause(t, child)
+            and any(
+                c.dep_ in SPEAKER_DEPS and c.lower_ not in RELATIVE_PRONOUNS
+                for c in t.children
+            )
             for t in child.subtree
         )
         return child if clause_inside else None
     return None
+
+
+def _in_relative_clause(token: Token, top: Token) -> bool:
+    """Whether a word sits in a relative clause or a participle phrase below
+    ``top``: such clauses describe a noun; they are not what was said."""
+    while token.i != top.i:
+        if token.dep_ in ("relcl", "acl"):
+            return True
+        token = token.head
+    return False
 
 
 def _fronted_report(verb: Token) -> Token | None:
@@ -254,7 +271,7 @@ def indirect_quotes(ctx: Context) -> list[tuple[tuple[int, int], Cue, Token]]:
             complement = (
                 _fronted_report(token)
                 or _statement_clause(token)
-                or _misparsed_object_clause(token)
+                or misparsed_object_clause(token)
             )
         subject = None
         if token.dep_ != "parataxis":

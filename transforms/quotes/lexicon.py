@@ -20,7 +20,8 @@ SPEECH_VERBS = frozenset(
         "quip", "continue", "conclude", "describe", "estimate", "indicate",
         "accuse", "boast", "caution", "testify", "tweet", "post", "shout",
         "whisper", "mutter", "counter", "retort", "point", "plead", "fear",
-        "pledge", "threaten",
+        "pledge", "threaten", "mention", "inform", "disclose", "assure",
+        "reiterate", "contend", "speculate", "notify", "hint", "imply", "recount",
         "hope", "think", "expect", "lament",
     }
 )  # fmt: skip
@@ -131,7 +132,9 @@ DOCUMENT_NOUNS = frozenset(
 STATEMENT_NOUNS = DOCUMENT_NOUNS | {"spokesman", "spokeswoman", "spokesperson"}
 # Prepositions that tie a role or a document to its owner: "a spokesman for Disney",
 # "a report by the program", "the head of the agency", "an official at the embassy".
-OWNER_PREPOSITIONS = frozenset({"for", "of", "at", "from", "by", "with", "in"})
+OWNER_PREPOSITIONS = frozenset(
+    {"for", "of", "at", "from", "by", "with", "in", "within", "inside"}
+)
 # Honorifics that stand for a role noun: "Dr. Ashish ..." is "the doctor".
 TITLE_ROLES = {
     "dr": "doctor",

@@ -253,9 +253,12 @@ def _resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
         c.dep_ in ("det", "poss") and c.lower_ in ("the", "this", "that")
         for c in token.lefts
     )
+    # "Bergen's mayor", "the port's spokesman": one holder of the role, whom the
+    # article may name elsewhere ("Mayor Anne Vik"); only failing that the owner.
+    owned = any(c.dep_ == "poss" and c.pos_ in ("PROPN", "NOUN") for c in token.lefts)
     if role:
         holder = NO_SPAN
-        if definite:  # "the minister": the person introduced with that role
+        if definite or owned:  # "the minister": the person introduced with that role
             holder = ctx.role_holder(word, token.idx, True)
             if holder == NO_SPAN:
                 holder = ctx.role_holder(lemma, token.idx, True)
@@ -371,6 +374,8 @@ def pronoun_antecedent(ctx: Context, pronoun: Token, depth: int) -> tuple[int, i
                 continue
             elif personal and _plural(candidate):
                 continue  # "he" is not "the Sams" nor "Carper and Leahy"
+            elif wanted and GENDERED_WORDS.get(candidate.lower_, wanted) != wanted:
+                continue  # "She said ... He said": he is someone else
             else:
                 speaker = resolve(ctx, candidate, depth + 1)
             if speaker.antecedent == NO_SPAN:
@@ -380,6 +385,8 @@ def pronoun_antecedent(ctx: Context, pronoun: Token, depth: int) -> tuple[int, i
             if personal and not _agrees(ctx, wanted, speaker.antecedent):
                 continue  # "she" is not the man named just before
             if personal and (label == "PERSON" or speaker.is_person):
+                if wanted:
+                    ctx.note_gender(speaker.antecedent, wanted)
                 return speaker.antecedent
             verb = candidate.head if isinstance(candidate, Token) else None
             surname = " " not in ctx.text[speaker.antecedent[0] : speaker.antecedent[1]]
