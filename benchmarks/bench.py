@@ -51,8 +51,8 @@ PYTHON = sys.executable
 PROBE = HERE / "probe"
 RESULTS = HERE / "results"
 TARGETS = {
-    "one_worker_ratio": 0.85,
-    "two_worker_ratio": 1.5,
+    "one_worker_ratio": 1.10,
+    "two_worker_ratio": 1.65,
     "extraction_share": 0.10,
     "feed_speedup": 3.0,
     "peak_rss_mb": 1536,

@@ -36,6 +36,24 @@ HEAVY = (  # the head of the distribution: actors every query names
     ("sergei-lavrov", "Sergei Lavrov", "person"),
     ("david-cameron", "David Cameron", "person"),
 )
+HEAVY_COUNTRY = {
+    "united-kingdom": "united-kingdom",
+    "russia": "russia",
+    "united-states": "united-states",
+    "sergei-lavrov": "russia",
+    "david-cameron": "united-kingdom",
+}
+# The long tail's countries (None: not known), and the outlets articles come from:
+# 40, in six press countries and a few wires with none, as a report would see them.
+COUNTRIES = ("united-kingdom", "russia", "united-states", "france", "germany", None)
+OUTLETS = (
+    *[(f"UK Outlet {i}", "GB") for i in range(12)],
+    *[(f"Russian Outlet {i}", "RU") for i in range(6)],
+    *[(f"US Outlet {i}", "US") for i in range(10)],
+    *[(f"French Outlet {i}", "FR") for i in range(4)],
+    *[(f"German Outlet {i}", "DE") for i in range(4)],
+    *[(f"Wire {i}", None) for i in range(4)],
+)
 
 
 @dataclass(frozen=True)
@@ -108,7 +126,7 @@ def generate(
                         actor_id=actor_id,
                         actor_name=name,
                         actor_type=kind,
-                        actor_country=None,
+                        actor_country=country_of(actor_id),
                         label="PERSON" if kind == "person" else "GPE",
                         text=name,
                         start_char=start,
@@ -128,7 +146,7 @@ def generate(
                         speaker_name=speaker[1] if speaker else None,
                         speaker_text=speaker[1] if speaker else "a spokesman",
                         speaker_role=None,
-                        speaker_country=None,
+                        speaker_country=country_of(speaker[0]) if speaker else None,
                         quote="Words words words words.",
                         segments=((start, start + 25),),
                         kind="direct",
@@ -145,13 +163,21 @@ def generate(
         yield day, rows
 
 
+def country_of(actor_id: str) -> str | None:
+    """The actor's country: the heavy few's own, the tail's by its number."""
+    if actor_id in HEAVY_COUNTRY:
+        return HEAVY_COUNTRY[actor_id]
+    return COUNTRIES[int(actor_id.rsplit("-", 1)[1]) % len(COUNTRIES)]
+
+
 def _article(article_id: str, moment: datetime, text: str, n: int) -> Article:
+    outlet, outlet_country = OUTLETS[n % len(OUTLETS)]
     return Article(
         article_id=article_id,
-        feed_url="https://synthetic.test/feed.xml",
-        source="Synthetic",
-        outlet="Synthetic",
-        outlet_country="GB",
+        feed_url=f"https://synthetic.test/{n % len(OUTLETS)}/feed.xml",
+        source=outlet,
+        outlet=outlet,
+        outlet_country=outlet_country,
         url=f"https://synthetic.test/{n}",
         guid=None,
         title=f"Synthetic article {n}",
