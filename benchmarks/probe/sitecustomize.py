@@ -8,7 +8,7 @@ by ``NEWSBEAM_BENCH_PROBE``:
 * ``first_element``: the first feed that reaches ``FetchFeedFn.process``;
 * ``nlp_start`` / ``first_parse``: the first call into spaCy, its first document;
 * ``nlp_batch_end`` / ``write_end``: the end of each batch of ``ParseBatchFn`` and
-  of each partition ``WritePartitionFn`` writes, to place the stages in time;
+  of each partition ``WriteFileFn`` writes, to place the stages in time;
 * ``parsed N``: spaCy documents made by ``Language.pipe`` / ``Language.__call__``,
   which is how the benchmark proves one parse per article.
 
@@ -106,7 +106,7 @@ if _LOG:
         _timed(module.ParseBatchFn, "process", "nlp_batch_start", "nlp_batch_end")
 
     def _patch_sinks(module) -> None:
-        _timed(module.WritePartitionFn, "process", "write_start", "write_end")
+        _timed(module.WriteFileFn, "process", "write_start", "write_end")
 
     _PATCHES = {
         "spacy.language": _patch_spacy,
