@@ -72,6 +72,30 @@ def test_a_decoded_parse_gives_the_rows_of_the_live_one(model):
         assert rows_of(*again) == rows_of(mentions, quotes)
 
 
+def test_the_size_estimate_is_near_the_encoded_size_without_encoding(
+    model, monkeypatch
+):
+    """Beam samples element sizes; the estimate must not build a DocBin, and must
+    stay within a factor of two of the bytes a stage boundary would carry."""
+    coder = ParsedArticleCoder()
+    articles = project_articles()[:8]
+    with model.memory_zone():
+        live = [
+            ParsedArticle(a, doc=d)
+            for a, d in zip(articles, model.pipe(a.text for a in articles), strict=True)
+        ]
+        sizes = [len(coder.encode(p)) for p in live]
+        decoded = [coder.decode(coder.encode(p)) for p in live]
+        with monkeypatch.context() as patch:
+            patch.setattr(
+                ParsedArticle, "to_bytes", lambda self: pytest.fail("encoded")
+            )
+            estimates = [coder.estimate_size(p) for p in live]
+    for size, estimate, again in zip(sizes, estimates, decoded, strict=True):
+        assert size / 2 < estimate < size * 2
+        assert size / 2 < coder.estimate_size(again) < size * 2
+
+
 def test_decoding_leaves_no_strings_behind(model):
     """Each decode runs in a memory zone: a long-running worker's decoding
     vocabulary does not grow with every new name it reads."""
