@@ -209,12 +209,16 @@ def test_gum_identity_floor(model) -> None:
     from eval.actors import evaluate
 
     reports = evaluate(GUM, nlp=model, feeds=SHARED)
-    for name in ("gum", "feeds-dev", "feeds-final", "wikinews-2019"):
+    for name in ("gum", "feeds-dev", "feeds-final"):
         ours, baseline = reports[name]["newsbeam"], reports[name]["baseline-raw-text"]
         assert ours["f1"] >= 0.93, name
         assert ours["precision"] >= 0.97, name
         assert ours["coverage"] >= 0.83, name
         assert ours["f1"] >= baseline["f1"] + 0.15, name
+    # The held-out Wikinews set against issue 16's targets for real held-out news.
+    ours = reports["wikinews-2019"]["newsbeam"]
+    assert ours["f1"] >= 0.90 and ours["precision"] >= 0.93, ours
+    assert ours["coverage"] >= 0.85, ours
 
 
 @pytest.mark.shared
