@@ -155,6 +155,61 @@ def test_a_club_is_an_organisation_and_its_last_word_is_the_club(registry) -> No
     ]
 
 
+# ------------------------------------------------------------------ untagged names
+
+
+def test_a_name_tagged_once_is_found_where_the_model_missed_it(registry) -> None:
+    words = "Mira Okafor won the seat . Voters in Leeds cheered Mira Okafor .".split()
+    doc = hand_doc(words, [(0, 2, "PERSON"), (8, 9, "GPE")])
+    assert actors_of(doc, registry) == [
+        ("Mira Okafor", "mira-okafor"),
+        ("Leeds", "leeds"),
+        ("Mira Okafor", "mira-okafor"),
+    ]
+
+
+def test_a_surname_the_parser_called_an_adverb_is_still_its_person(registry) -> None:
+    words = "Bill O’Reilly left . The board stood by O’Reilly for months .".split()
+    pos = ["PROPN", "PROPN", "VERB", "PUNCT", "DET", "NOUN", "VERB", "ADP", "ADV"]
+    pos += ["ADP", "NOUN", "PUNCT"]
+    doc = hand_doc(words, [(0, 2, "PERSON")], pos=pos)
+    assert [a for _, a in actors_of(doc, registry)] == ["bill-oreilly"] * 2
+
+
+def test_function_words_spelled_like_a_name_stay_words(registry) -> None:
+    words = "Tessa May spoke . May we ask , she said .".split()
+    pos = ["PROPN", "PROPN", "VERB", "PUNCT", "AUX", "PRON", "VERB", "PUNCT"]
+    pos += ["PRON", "VERB", "PUNCT"]
+    doc = hand_doc(words, [(0, 2, "PERSON")], pos=pos)
+    assert actors_of(doc, registry) == [("Tessa May", "tessa-may")]
+
+
+def test_a_short_form_of_an_organisation_is_found_untagged(registry) -> None:
+    words = "The Church of Scientology sued . She left Scientology in 1995 .".split()
+    doc = hand_doc(words, [(1, 4, "ORG")])
+    assert [a for _, a in actors_of(doc, registry)] == ["church-of-scientology"] * 2
+    # A short form the registry knows as something else is not the organisation.
+    words = "The Union of South Africa ended . She moved to South Africa .".split()
+    doc = hand_doc(words, [(1, 5, "ORG")])
+    assert actors_of(doc, registry) == [
+        ("Union of South Africa", "union-of-south-africa")
+    ]
+
+
+def test_headline_stop_words_do_not_hide_a_name_but_longer_names_do(
+    registry,
+) -> None:
+    words = "Vote Was A Referendum On Okafor \n\n Mira Okafor won .".split(" ")
+    words = [w for w in words if w]
+    pos = ["PROPN"] * 6 + ["SPACE", "PROPN", "PROPN", "VERB", "PUNCT"]
+    doc = hand_doc(words, [(7, 9, "PERSON")], pos=pos)
+    assert ("Okafor", "mira-okafor") in actors_of(doc, registry)
+    words = "Mira Okafor spoke at Okafor Tower .".split()
+    pos = ["PROPN", "PROPN", "VERB", "ADP", "PROPN", "PROPN", "PUNCT"]
+    doc = hand_doc(words, [(0, 2, "PERSON")], pos=pos)
+    assert actors_of(doc, registry) == [("Mira Okafor", "mira-okafor")]
+
+
 # ------------------------------------------------------------------ precision
 
 
