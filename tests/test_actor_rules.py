@@ -145,6 +145,21 @@ def test_a_product_is_kept_apart_from_its_maker(registry) -> None:
     ]
 
 
+def test_a_product_is_an_actor_and_its_own_name_is_the_product(registry) -> None:
+    words = "The Space Shuttle Endeavour flew . Endeavour landed in Florida .".split()
+    doc = hand_doc(words, [(1, 4, "PRODUCT"), (6, 7, "PRODUCT"), (9, 10, "GPE")])
+    mentions = extract_mentions(doc, registry)
+    assert [(m.text, m.actor_id, m.actor_type) for m in mentions] == [
+        ("Space Shuttle Endeavour", "space-shuttle-endeavour", "other"),
+        ("Endeavour", "space-shuttle-endeavour", "other"),
+        ("Florida", "florida", "place"),
+    ]
+    # Two longer names end in it: which one is meant is not guessed.
+    words = "HMS Endeavour and the Space Shuttle Endeavour ; Endeavour .".split()
+    doc = hand_doc(words, [(0, 2, "PRODUCT"), (4, 7, "PRODUCT"), (8, 9, "PRODUCT")])
+    assert actors_of(doc, registry)[-1] == ("Endeavour", "endeavour")
+
+
 def test_a_club_is_an_organisation_and_its_last_word_is_the_club(registry) -> None:
     words = "Ashbourne Rovers won . Rovers fans sang .".split()
     doc = hand_doc(words, [(0, 2, "PERSON"), (4, 5, "ORG")])

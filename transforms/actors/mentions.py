@@ -68,7 +68,9 @@ from newsbeam.transforms.common import doc_text as whole_text
 from spacy.symbols import ADJ, PROPN
 from spacy.tokens import Doc
 
-KEPT_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT"})
+KEPT_LABELS = frozenset(
+    {"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT", "PRODUCT"}
+)
 TYPE_OF_LABEL = {
     "PERSON": "person",
     "ORG": "organisation",
@@ -77,6 +79,7 @@ TYPE_OF_LABEL = {
     "FAC": "place",
     "NORP": "group",
     "EVENT": "other",
+    "PRODUCT": "other",
 }
 LABEL_OF_TYPE = {"person": "PERSON", "organisation": "ORG", "place": "GPE"}
 # Labels the model confuses with PERSON; GPE and LOC need stronger evidence because a
@@ -143,23 +146,33 @@ def _head_noun(text: str) -> str:
 def _link_short_names(candidates: list[Candidate]) -> None:
     """ "the Church" -> "Church of Scientology" when it is the one name of the article
     with that head noun. Only definite, single-word, unknown ORG/FAC names: "the
-    Senate" is not the "Senate Armed Services Committee" (head "Committee").
+    Senate" is not the "Senate Armed Services Committee" (head "Committee"). A
+    one-word product is the one longer name of the article that ends in it.
     """
     heads: dict[str, dict[str, Actor]] = defaultdict(dict)
     lasts: dict[str, dict[str, Actor]] = defaultdict(dict)
+    named_last: dict[str, dict[str, Actor]] = defaultdict(dict)
     for c in candidates:
-        if c.label in ("ORG", "FAC") and len(c.text.split()) >= 2 and c.actor:
+        if len(c.text.split()) < 2 or c.actor is None:
+            continue
+        if c.label in ("ORG", "FAC"):
             heads[_head_noun(c.text)][c.actor.actor_id] = c.actor
             lasts[c.text.split()[-1]][c.actor.actor_id] = c.actor
+        if c.label not in _PLACE_LABELS and c.label != "NORP":
+            named_last[c.text.split()[-1]][c.actor.actor_id] = c.actor
     for c in candidates:
-        if not (c.label in ("ORG", "FAC") and " " not in c.text):
+        if not (c.label in ("ORG", "FAC", "PRODUCT") and " " not in c.text):
             continue
         if c.actor and c.actor.actor_id != slugify(c.text):
             continue  # the registry already knew it
         # "the Church" by its head noun; "Rovers" (for "Ashbourne Rovers") by the
-        # last word of a club's or company's name, definite or not.
+        # last word of a club's or company's name, definite or not; "Atlantis" by
+        # the last word of the one longer name ending in it ("Space Shuttle
+        # Atlantis"): a product's own name comes last, after its maker or kind.
         found = heads.get(c.text, {}) if c.definite else {}
-        if not found and has_organisation_head(f"x {c.text}"):
+        if not found and c.label == "PRODUCT":
+            found = named_last.get(c.text, {})
+        elif not found and has_organisation_head(f"x {c.text}"):
             found = lasts.get(c.text, {})
         if len(found) == 1:
             c.actor = next(iter(found.values()))
