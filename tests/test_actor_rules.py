@@ -160,6 +160,23 @@ def test_a_product_is_an_actor_and_its_own_name_is_the_product(registry) -> None
     assert actors_of(doc, registry)[-1] == ("Endeavour", "endeavour")
 
 
+def test_a_person_named_after_an_owner_s_possessive_is_a_person(registry) -> None:
+    words = ["Listen", "to", "Acme", "Radio", "’", "Margaret", "Whitlock", "today", "."]
+    spaces = [True, True, True, False, True, True, True, False, False]
+    doc = hand_doc(words, [(2, 7, "ORG")], spaces)
+    mentions = extract_mentions(doc, registry)
+    assert [(m.text, m.actor_id, m.actor_type) for m in mentions] == [
+        ("Acme Radio", "acme-radio", "organisation"),
+        ("Margaret Whitlock", "margaret-whitlock", "person"),
+    ]
+    # What follows the possessive is no person's name: one name, as before.
+    words[5:7] = ["Morning", "Show"]
+    doc = hand_doc(words, [(2, 7, "ORG")], spaces)
+    assert actors_of(doc, registry) == [
+        ("Acme Radio’ Morning Show", "acme-radio-morning-show")
+    ]
+
+
 def test_a_club_is_an_organisation_and_its_last_word_is_the_club(registry) -> None:
     words = "Ashbourne Rovers won . Rovers fans sang .".split()
     doc = hand_doc(words, [(0, 2, "PERSON"), (4, 5, "ORG")])

@@ -251,18 +251,35 @@ def split_compounds(
 
 def _split_possessive(doc: Doc, doc_text: str, c: Candidate, known) -> list[Candidate]:
     """Owner and owned, when a possessive inside the span follows a name the article
-    or the registry knows alone; "Korean People's Army" stays whole."""
+    or the registry knows alone, or precedes a person's name ("Fox News' Brian
+    Kilmeade", "New People Party's Regina Ip": a given name and a surname);
+    "Korean People's Army" stays whole."""
     for i in range(c.start + 1, c.end - 1):
         if doc[i].text in POSSESSIVE:
             owner = _candidate(doc, doc_text, c.start, i, c.label, False, False, False)
             owned = _candidate(
                 doc, doc_text, i + 1, c.end, c.label, False, False, False
             )
-            if owner and owned and known(owner.text) and owned.text[:1].isupper():
-                owner.titled, owner.honorific = c.titled, c.honorific
-                return [owner, owned]
-            return []
+            if not (owner and owned and owned.text[:1].isupper()):
+                return []
+            if _person_shaped(owned):
+                owned.label = "PERSON"
+            elif not known(owner.text):
+                return []
+            owner.titled, owner.honorific = c.titled, c.honorific
+            return [owner, owned]
     return []
+
+
+def _person_shaped(c: Candidate) -> bool:
+    """A given name and a surname, capitalised, nothing else: "Regina Ip"."""
+    words = c.text.split()
+    return (
+        len(words) in (2, 3)
+        and all(w[:1].isupper() for w in words)
+        and is_given_name(c.words[0])
+        and not has_organisation_head(c.text)
+    )
 
 
 def _split_token(c: Candidate, known) -> list[Candidate]:
