@@ -242,6 +242,38 @@ def test_headline_stop_words_do_not_hide_a_name_but_longer_names_do(
     assert actors_of(doc, registry) == [("Mira Okafor", "mira-okafor")]
 
 
+def test_an_untagged_name_in_a_list_of_names_takes_their_label(registry) -> None:
+    words = ["Gods", "\n\n", "They", "prayed", "to", "Odin", ",", "Thor", ","]
+    words += ["Freyr", "and", "Loki", "."]
+    spaces = [False, False, True, True, True, False, True, False, True]
+    spaces += [True, True, False, False]
+    heads = [0, 1, 3, 3, 3, 4, 5, 5, 7, 7, 9, 9, 3]
+    deps = ["ROOT", "dep", "nsubj", "ROOT", "prep", "pobj", "punct", "conj"]
+    deps += ["punct", "conj", "cc", "conj", "punct"]
+    pos = ["NOUN", "SPACE", "PRON", "VERB", "ADP", "PROPN", "PUNCT", "PROPN"]
+    pos += ["PUNCT", "PROPN", "CCONJ", "PROPN", "PUNCT"]
+    doc = Doc(
+        spacy.blank("en").vocab,
+        words=words,
+        spaces=spaces,
+        pos=pos,
+        heads=heads,
+        deps=deps,
+    )
+    assert doc.text == "Gods\n\nThey prayed to Odin, Thor, Freyr and Loki."
+    doc.ents = [Span(doc, 5, 6, label="PERSON"), Span(doc, 7, 8, label="PERSON")]
+    mentions = extract_mentions(doc, registry)
+    assert [(m.text, m.label) for m in mentions] == [
+        ("Odin", "PERSON"),
+        ("Thor", "PERSON"),
+        ("Freyr", "PERSON"),
+        ("Loki", "PERSON"),
+    ]
+    # One tagged member is no evidence of what the others are.
+    doc.ents = [Span(doc, 5, 6, label="PERSON")]
+    assert [m.text for m in extract_mentions(doc, registry)] == ["Odin"]
+
+
 # ------------------------------------------------------------------ precision
 
 

@@ -8,7 +8,8 @@ article-level, because an article is what a reader resolves names against. In or
    possessives off; hyphen and possessive compounds of known names split; Title Case
    headline spans cut to names the body knows; short spans grown to the article's
    longer names; labels the name's form contradicts repaired (a club, an acronym in a
-   "person", a recurring surname);
+   "person", a recurring surname); untagged proper names in a list of names of
+   one label take that label;
 2. who the people are (``people``): full names merged by spelling, transliteration,
    initials and hypocorism; a lone surname or forename is the one person of the
    article with it, nobody when two share it; the registry's people otherwise;
@@ -58,6 +59,7 @@ from newsbeam.transforms.actors.registry import Actor, ActorRegistry
 from newsbeam.transforms.actors.spans import (
     Candidate,
     clean_entity,
+    conjoined_names,
     extend_to_known,
     repair_by_form,
     split_compounds,
@@ -317,6 +319,8 @@ def extract_mentions(
     for ent in doc.ents:
         if ent.label_ in KEPT_LABELS:
             candidates.extend(clean_entity(doc, doc_text, ent))
+    candidates.extend(conjoined_names(doc, doc_text, candidates))
+    candidates.sort(key=lambda c: c.start)
     candidates = split_compounds(doc, doc_text, candidates, registry)
     candidates = trim_headline(doc, doc_text, candidates, registry)
     extend_to_known(doc, candidates)
