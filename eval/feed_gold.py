@@ -32,7 +32,7 @@ class GoldFormatError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class AnnotatedItem:
-    fixture: str  # path under ../shared/fixtures
+    fixture: str  # path under ../shared/fixtures, or the texts folder (``texts``)
     key: str  # the item's guid (or link)
     split: str  # dev | final
     forms: tuple[tuple[str, str], ...]  # (written form, identity), in file order
@@ -60,7 +60,7 @@ def read_gold_file(path: Path) -> list[AnnotatedItem]:
             items.append(AnnotatedItem(fixture, header[1], header[0], tuple(forms)))
 
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.startswith("# fixture:"):
+        if line.startswith(("# fixture:", "# texts:")):
             fixture = line.split(":", 1)[1].split("(", 1)[0].strip()
         elif not line.strip() or line.startswith("# "):
             continue
@@ -77,7 +77,7 @@ def read_gold_file(path: Path) -> list[AnnotatedItem]:
             forms.append((form, identity.strip()))
     close()
     if not fixture:
-        raise GoldFormatError(f"{path}: no '# fixture:' line")
+        raise GoldFormatError(f"{path}: no '# fixture:' or '# texts:' line")
     return items
 
 
@@ -144,6 +144,23 @@ def feed_articles(fixtures: Path, gold_dir: Path = GOLD_DIR) -> list[FeedArticle
                     spans=tuple(spans),
                 )
             )
+    return articles
+
+
+def text_articles(gold: Path, root: Path = GOLD_DIR.parents[2]) -> list[FeedArticle]:
+    """Annotated plain-text articles: a gold file whose ``# texts:`` line names a folder
+    of the repository holding ``KEY.txt`` for each item (the Wikinews articles that the
+    quotes evaluation stores). The text is read as it is, so offsets are the file's."""
+    articles = []
+    for annotated in read_gold_file(gold):
+        text = (root / annotated.fixture / f"{annotated.key}.txt").read_text(
+            encoding="utf-8"
+        )
+        try:
+            spans = gold_spans(text, annotated.forms)
+        except GoldFormatError as e:
+            raise GoldFormatError(f"{gold}: item {annotated.key}: {e}") from e
+        articles.append(FeedArticle(annotated.key, annotated.split, text, tuple(spans)))
     return articles
 
 

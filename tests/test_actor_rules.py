@@ -145,6 +145,38 @@ def test_a_product_is_kept_apart_from_its_maker(registry) -> None:
     ]
 
 
+def test_a_product_is_an_actor_and_its_own_name_is_the_product(registry) -> None:
+    words = "The Space Shuttle Endeavour flew . Endeavour landed in Florida .".split()
+    doc = hand_doc(words, [(1, 4, "PRODUCT"), (6, 7, "PRODUCT"), (9, 10, "GPE")])
+    mentions = extract_mentions(doc, registry)
+    assert [(m.text, m.actor_id, m.actor_type) for m in mentions] == [
+        ("Space Shuttle Endeavour", "space-shuttle-endeavour", "other"),
+        ("Endeavour", "space-shuttle-endeavour", "other"),
+        ("Florida", "florida", "place"),
+    ]
+    # Two longer names end in it: which one is meant is not guessed.
+    words = "HMS Endeavour and the Space Shuttle Endeavour ; Endeavour .".split()
+    doc = hand_doc(words, [(0, 2, "PRODUCT"), (4, 7, "PRODUCT"), (8, 9, "PRODUCT")])
+    assert actors_of(doc, registry)[-1] == ("Endeavour", "endeavour")
+
+
+def test_a_person_named_after_an_owner_s_possessive_is_a_person(registry) -> None:
+    words = ["Listen", "to", "Acme", "Radio", "’", "Margaret", "Whitlock", "today", "."]
+    spaces = [True, True, True, False, True, True, True, False, False]
+    doc = hand_doc(words, [(2, 7, "ORG")], spaces)
+    mentions = extract_mentions(doc, registry)
+    assert [(m.text, m.actor_id, m.actor_type) for m in mentions] == [
+        ("Acme Radio", "acme-radio", "organisation"),
+        ("Margaret Whitlock", "margaret-whitlock", "person"),
+    ]
+    # What follows the possessive is no person's name: one name, as before.
+    words[5:7] = ["Morning", "Show"]
+    doc = hand_doc(words, [(2, 7, "ORG")], spaces)
+    assert actors_of(doc, registry) == [
+        ("Acme Radio’ Morning Show", "acme-radio-morning-show")
+    ]
+
+
 def test_a_club_is_an_organisation_and_its_last_word_is_the_club(registry) -> None:
     words = "Ashbourne Rovers won . Rovers fans sang .".split()
     doc = hand_doc(words, [(0, 2, "PERSON"), (4, 5, "ORG")])
@@ -153,6 +185,93 @@ def test_a_club_is_an_organisation_and_its_last_word_is_the_club(registry) -> No
         ("ashbourne-rovers", "organisation", "ORG"),
         ("ashbourne-rovers", "organisation", "ORG"),
     ]
+
+
+# ------------------------------------------------------------------ untagged names
+
+
+def test_a_name_tagged_once_is_found_where_the_model_missed_it(registry) -> None:
+    words = "Mira Okafor won the seat . Voters in Leeds cheered Mira Okafor .".split()
+    doc = hand_doc(words, [(0, 2, "PERSON"), (8, 9, "GPE")])
+    assert actors_of(doc, registry) == [
+        ("Mira Okafor", "mira-okafor"),
+        ("Leeds", "leeds"),
+        ("Mira Okafor", "mira-okafor"),
+    ]
+
+
+def test_a_surname_the_parser_called_an_adverb_is_still_its_person(registry) -> None:
+    words = "Bill O’Reilly left . The board stood by O’Reilly for months .".split()
+    pos = ["PROPN", "PROPN", "VERB", "PUNCT", "DET", "NOUN", "VERB", "ADP", "ADV"]
+    pos += ["ADP", "NOUN", "PUNCT"]
+    doc = hand_doc(words, [(0, 2, "PERSON")], pos=pos)
+    assert [a for _, a in actors_of(doc, registry)] == ["bill-oreilly"] * 2
+
+
+def test_function_words_spelled_like_a_name_stay_words(registry) -> None:
+    words = "Tessa May spoke . May we ask , she said .".split()
+    pos = ["PROPN", "PROPN", "VERB", "PUNCT", "AUX", "PRON", "VERB", "PUNCT"]
+    pos += ["PRON", "VERB", "PUNCT"]
+    doc = hand_doc(words, [(0, 2, "PERSON")], pos=pos)
+    assert actors_of(doc, registry) == [("Tessa May", "tessa-may")]
+
+
+def test_a_short_form_of_an_organisation_is_found_untagged(registry) -> None:
+    words = "The Church of Scientology sued . She left Scientology in 1995 .".split()
+    doc = hand_doc(words, [(1, 4, "ORG")])
+    assert [a for _, a in actors_of(doc, registry)] == ["church-of-scientology"] * 2
+    # A short form the registry knows as something else is not the organisation.
+    words = "The Union of South Africa ended . She moved to South Africa .".split()
+    doc = hand_doc(words, [(1, 5, "ORG")])
+    assert actors_of(doc, registry) == [
+        ("Union of South Africa", "union-of-south-africa")
+    ]
+
+
+def test_headline_stop_words_do_not_hide_a_name_but_longer_names_do(
+    registry,
+) -> None:
+    words = "Vote Was A Referendum On Okafor \n\n Mira Okafor won .".split(" ")
+    words = [w for w in words if w]
+    pos = ["PROPN"] * 6 + ["SPACE", "PROPN", "PROPN", "VERB", "PUNCT"]
+    doc = hand_doc(words, [(7, 9, "PERSON")], pos=pos)
+    assert ("Okafor", "mira-okafor") in actors_of(doc, registry)
+    words = "Mira Okafor spoke at Okafor Tower .".split()
+    pos = ["PROPN", "PROPN", "VERB", "ADP", "PROPN", "PROPN", "PUNCT"]
+    doc = hand_doc(words, [(0, 2, "PERSON")], pos=pos)
+    assert actors_of(doc, registry) == [("Mira Okafor", "mira-okafor")]
+
+
+def test_an_untagged_name_in_a_list_of_names_takes_their_label(registry) -> None:
+    words = ["Gods", "\n\n", "They", "prayed", "to", "Odin", ",", "Thor", ","]
+    words += ["Freyr", "and", "Loki", "."]
+    spaces = [False, False, True, True, True, False, True, False, True]
+    spaces += [True, True, False, False]
+    heads = [0, 1, 3, 3, 3, 4, 5, 5, 7, 7, 9, 9, 3]
+    deps = ["ROOT", "dep", "nsubj", "ROOT", "prep", "pobj", "punct", "conj"]
+    deps += ["punct", "conj", "cc", "conj", "punct"]
+    pos = ["NOUN", "SPACE", "PRON", "VERB", "ADP", "PROPN", "PUNCT", "PROPN"]
+    pos += ["PUNCT", "PROPN", "CCONJ", "PROPN", "PUNCT"]
+    doc = Doc(
+        spacy.blank("en").vocab,
+        words=words,
+        spaces=spaces,
+        pos=pos,
+        heads=heads,
+        deps=deps,
+    )
+    assert doc.text == "Gods\n\nThey prayed to Odin, Thor, Freyr and Loki."
+    doc.ents = [Span(doc, 5, 6, label="PERSON"), Span(doc, 7, 8, label="PERSON")]
+    mentions = extract_mentions(doc, registry)
+    assert [(m.text, m.label) for m in mentions] == [
+        ("Odin", "PERSON"),
+        ("Thor", "PERSON"),
+        ("Freyr", "PERSON"),
+        ("Loki", "PERSON"),
+    ]
+    # One tagged member is no evidence of what the others are.
+    doc.ents = [Span(doc, 5, 6, label="PERSON")]
+    assert [m.text for m in extract_mentions(doc, registry)] == ["Odin"]
 
 
 # ------------------------------------------------------------------ precision

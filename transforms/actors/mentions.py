@@ -8,7 +8,8 @@ article-level, because an article is what a reader resolves names against. In or
    possessives off; hyphen and possessive compounds of known names split; Title Case
    headline spans cut to names the body knows; short spans grown to the article's
    longer names; labels the name's form contradicts repaired (a club, an acronym in a
-   "person", a recurring surname);
+   "person", a recurring surname); untagged proper names in a list of names of
+   one label take that label;
 2. who the people are (``people``): full names merged by spelling, transliteration,
    initials and hypocorism; a lone surname or forename is the one person of the
    article with it, nobody when two share it; the registry's people otherwise;
@@ -19,8 +20,9 @@ article-level, because an article is what a reader resolves names against. In or
 4. the article's organisations joined to their short forms, acronyms (defined in
    parentheses, or initials) and country-qualified forms (``organisations``); a
    country in a sports report becomes its national team;
-5. names the model left untagged where no entity is: a surname of exactly one of the
-   article's people, a one-word name tagged elsewhere in it, an acronym it defines.
+5. names the model left untagged where no entity is (``untagged``): a name tagged
+   elsewhere in the article, one word or several, a surname of exactly one of its
+   people, an acronym it defines, a short form of one of its organisations.
 
 Everything not in the registry gets ``slugify`` of its cleaned name as its id, so the
 same name gives the same actor in every article; ``across`` is the later, global pass
@@ -57,16 +59,20 @@ from newsbeam.transforms.actors.registry import Actor, ActorRegistry
 from newsbeam.transforms.actors.spans import (
     Candidate,
     clean_entity,
+    conjoined_names,
     extend_to_known,
     repair_by_form,
     split_compounds,
     trim_headline,
 )
+from newsbeam.transforms.actors.untagged import untagged_mentions
 from newsbeam.transforms.common import doc_text as whole_text
 from spacy.symbols import ADJ, PROPN
 from spacy.tokens import Doc
 
-KEPT_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT"})
+KEPT_LABELS = frozenset(
+    {"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT", "PRODUCT"}
+)
 TYPE_OF_LABEL = {
     "PERSON": "person",
     "ORG": "organisation",
@@ -75,6 +81,7 @@ TYPE_OF_LABEL = {
     "FAC": "place",
     "NORP": "group",
     "EVENT": "other",
+    "PRODUCT": "other",
 }
 LABEL_OF_TYPE = {"person": "PERSON", "organisation": "ORG", "place": "GPE"}
 # Labels the model confuses with PERSON; GPE and LOC need stronger evidence because a
@@ -141,23 +148,33 @@ def _head_noun(text: str) -> str:
 def _link_short_names(candidates: list[Candidate]) -> None:
     """ "the Church" -> "Church of Scientology" when it is the one name of the article
     with that head noun. Only definite, single-word, unknown ORG/FAC names: "the
-    Senate" is not the "Senate Armed Services Committee" (head "Committee").
+    Senate" is not the "Senate Armed Services Committee" (head "Committee"). A
+    one-word product is the one longer name of the article that ends in it.
     """
     heads: dict[str, dict[str, Actor]] = defaultdict(dict)
     lasts: dict[str, dict[str, Actor]] = defaultdict(dict)
+    named_last: dict[str, dict[str, Actor]] = defaultdict(dict)
     for c in candidates:
-        if c.label in ("ORG", "FAC") and len(c.text.split()) >= 2 and c.actor:
+        if len(c.text.split()) < 2 or c.actor is None:
+            continue
+        if c.label in ("ORG", "FAC"):
             heads[_head_noun(c.text)][c.actor.actor_id] = c.actor
             lasts[c.text.split()[-1]][c.actor.actor_id] = c.actor
+        if c.label not in _PLACE_LABELS and c.label != "NORP":
+            named_last[c.text.split()[-1]][c.actor.actor_id] = c.actor
     for c in candidates:
-        if not (c.label in ("ORG", "FAC") and " " not in c.text):
+        if not (c.label in ("ORG", "FAC", "PRODUCT") and " " not in c.text):
             continue
         if c.actor and c.actor.actor_id != slugify(c.text):
             continue  # the registry already knew it
         # "the Church" by its head noun; "Rovers" (for "Ashbourne Rovers") by the
-        # last word of a club's or company's name, definite or not.
+        # last word of a club's or company's name, definite or not; "Atlantis" by
+        # the last word of the one longer name ending in it ("Space Shuttle
+        # Atlantis"): a product's own name comes last, after its maker or kind.
         found = heads.get(c.text, {}) if c.definite else {}
-        if not found and has_organisation_head(f"x {c.text}"):
+        if not found and c.label == "PRODUCT":
+            found = named_last.get(c.text, {})
+        elif not found and has_organisation_head(f"x {c.text}"):
             found = lasts.get(c.text, {})
         if len(found) == 1:
             c.actor = next(iter(found.values()))
@@ -302,6 +319,8 @@ def extract_mentions(
     for ent in doc.ents:
         if ent.label_ in KEPT_LABELS:
             candidates.extend(clean_entity(doc, doc_text, ent))
+    candidates.extend(conjoined_names(doc, doc_text, candidates))
+    candidates.sort(key=lambda c: c.start)
     candidates = split_compounds(doc, doc_text, candidates, registry)
     candidates = trim_headline(doc, doc_text, candidates, registry)
     extend_to_known(doc, candidates)
@@ -372,7 +391,7 @@ def extract_mentions(
         for c in candidates
         if not (c.place_acronym and _unresolved(c)) and not _generic_head(c)
     ]
-    candidates.extend(_untagged(doc, candidates, people, defined))
+    candidates.extend(untagged_mentions(doc, candidates, people, registry, defined))
     candidates.sort(key=lambda c: c.start)
 
     mentions = []
@@ -433,82 +452,6 @@ def _generic_head(c: Candidate) -> bool:
 def _bare_adjective(doc: Doc, c: Candidate) -> bool:
     """A one-word group name used as an adjective ("European leaders")."""
     return c.label == "NORP" and c.end - c.start == 1 and doc[c.start].pos == ADJ
-
-
-def _untagged(
-    doc: Doc,
-    candidates: list[Candidate],
-    people: People,
-    defined: dict[str, Actor] | None = None,
-) -> list[Candidate]:
-    """Names of the article's actors that the model left untagged elsewhere.
-
-    Three kinds, all only where no entity is: a surname of exactly one person of the
-    article; a one-word name the model tagged elsewhere in the same article ("Hajj");
-    an acronym of exactly one longer name of the article ("KSC" for "Kennedy Space
-    Center"). The small model tags a name once and misses it later; counts and
-    speakers would be lost.
-    """
-    words_seen: dict[str, tuple[str, Actor]] = {}
-    acronyms: dict[str, dict[str, tuple[str, Actor]]] = defaultdict(dict)
-    for c in candidates:
-        if c.actor is None:
-            continue
-        if " " not in c.text:
-            words_seen.setdefault(c.text, (c.label, c.actor))
-        elif c.label != "PERSON":
-            acronyms[initials(c.text)][c.actor.actor_id] = (c.label, c.actor)
-    for acronym, actor in (defined or {}).items():
-        label = "ORG" if actor.type == "organisation" else "GPE"
-        acronyms[acronym] = {actor.actor_id: (label, actor)}
-    covered = {i for ent in doc.ents for i in range(ent.start, ent.end)}
-    covered.update(i for c in candidates for i in range(c.start, c.end))
-    found = []
-    proper_nouns = [
-        i for i, pos in enumerate(doc.to_array("POS").tolist()) if pos == PROPN
-    ]
-    for i in proper_nouns:  # as arrays: a Token object for every word costs more
-        if i in covered:
-            continue
-        token = doc[i]
-        text = token.text
-        hit: tuple[str, Actor] | None = None
-        if token.is_title:
-            neighbours = [
-                doc[j] for j in (token.i - 1, token.i + 1) if 0 <= j < len(doc)
-            ]
-            if any(n.pos_ == "PROPN" and n.is_title for n in neighbours):
-                continue  # part of a longer untagged name ("Johnson Space")
-            words = name_words(text)
-            matches = people.by_surname.get(words[0], []) if len(words) == 1 else []
-            if len(matches) == 1 and matches[0].actor is not None:
-                hit = ("PERSON", matches[0].actor)
-        if hit is None and text in words_seen:
-            label, actor = words_seen[text]
-            if label != "PERSON" or actor.type != "person":
-                hit = words_seen[text]
-        if hit is None and text.isupper() and 2 <= len(text) <= 6:
-            options = acronyms.get(text, {})
-            if len(options) == 1:
-                hit = next(iter(options.values()))
-        if hit is None:
-            continue
-        found.append(
-            Candidate(
-                start=token.i,
-                end=token.i + 1,
-                start_char=token.idx,
-                end_char=token.idx + len(text),
-                label=hit[0],
-                text=text,
-                key=alias_key(text),
-                words=name_words(text),
-                titled=False,
-                honorific=False,
-                actor=hit[1],
-            )
-        )
-    return found
 
 
 def actor_at(

@@ -12,6 +12,7 @@ are repaired (``repair_by_form``).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from newsbeam.transforms.actors.names import (
@@ -251,18 +252,35 @@ def split_compounds(
 
 def _split_possessive(doc: Doc, doc_text: str, c: Candidate, known) -> list[Candidate]:
     """Owner and owned, when a possessive inside the span follows a name the article
-    or the registry knows alone; "Korean People's Army" stays whole."""
+    or the registry knows alone, or precedes a person's name ("Fox News' Brian
+    Kilmeade", "New People Party's Regina Ip": a given name and a surname);
+    "Korean People's Army" stays whole."""
     for i in range(c.start + 1, c.end - 1):
         if doc[i].text in POSSESSIVE:
             owner = _candidate(doc, doc_text, c.start, i, c.label, False, False, False)
             owned = _candidate(
                 doc, doc_text, i + 1, c.end, c.label, False, False, False
             )
-            if owner and owned and known(owner.text) and owned.text[:1].isupper():
-                owner.titled, owner.honorific = c.titled, c.honorific
-                return [owner, owned]
-            return []
+            if not (owner and owned and owned.text[:1].isupper()):
+                return []
+            if _person_shaped(owned):
+                owned.label = "PERSON"
+            elif not known(owner.text):
+                return []
+            owner.titled, owner.honorific = c.titled, c.honorific
+            return [owner, owned]
     return []
+
+
+def _person_shaped(c: Candidate) -> bool:
+    """A given name and a surname, capitalised, nothing else: "Regina Ip"."""
+    words = c.text.split()
+    return (
+        len(words) in (2, 3)
+        and all(w[:1].isupper() for w in words)
+        and is_given_name(c.words[0])
+        and not has_organisation_head(c.text)
+    )
 
 
 def _split_token(c: Candidate, known) -> list[Candidate]:
@@ -438,3 +456,71 @@ def repair_by_form(
         elsewhere = alone - again
         if given or (elsewhere and c.label not in ("GPE", "LOC")):
             c.label = "PERSON"
+
+
+_LIST_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP"})
+
+
+def conjoined_names(
+    doc: Doc, doc_text: str, candidates: list[Candidate]
+) -> list[Candidate]:
+    """Untagged proper names in a list with tagged ones take their label: "Zeus,
+    Hera, Poseidon and Athena" where the model tagged only Zeus and Hera. A
+    coordination joins things of one kind, so when two or more of its members are
+    names of one label (and no other label is as frequent), the untagged
+    capitalised proper nouns among them are names of that label too. Titles and the
+    headline are left alone; a list with one tagged member ("Photographs and
+    Prints") says nothing."""
+    owner: dict[int, int] = {}
+    for n, c in enumerate(candidates):
+        for i in range(c.start, c.end):
+            owner[i] = n
+    covered = {i for ent in doc.ents for i in range(ent.start, ent.end)}
+    covered.update(owner)
+    body = doc_text.find("\n\n")
+    rules = name_rules()
+    found: list[Candidate] = []
+    for token in doc:
+        if (
+            token.dep_ != "conj"
+            or token.pos != PROPN
+            or token.i in covered
+            or not token.text[:1].isupper()
+            or token.idx < body
+            or token.lower_.rstrip(".") in rules.titles
+        ):
+            continue
+        tagged = {owner[m.i] for m in _coordination(token) if m.i in owner}
+        votes = Counter(candidates[n].label for n in tagged).most_common(2)
+        if not votes or votes[0][1] < 2 or votes[0][0] not in _LIST_LABELS:
+            continue
+        if len(votes) > 1 and votes[1][1] == votes[0][1]:
+            continue  # as many of another kind: which kind is not known
+        start = token.i
+        while (
+            start > 0
+            and doc[start - 1].pos == PROPN
+            and doc[start - 1].text[:1].isupper()
+            and start - 1 not in covered
+        ):
+            start -= 1
+        candidate = _candidate(
+            doc, doc_text, start, token.i + 1, votes[0][0], False, False, False
+        )
+        if candidate is not None:
+            found.append(candidate)
+            covered.update(range(start, token.i + 1))
+    return found
+
+
+def _coordination(token: Token) -> list[Token]:
+    """Every member of the list ``token`` is in: its first member and all conjuncts."""
+    first = token
+    while first.dep_ == "conj" and first.head.i != first.i:
+        first = first.head
+    members, stack = [], [first]
+    while stack:
+        member = stack.pop()
+        members.append(member)
+        stack.extend(c for c in member.children if c.dep_ == "conj")
+    return members

@@ -1,0 +1,179 @@
+"""Names of the article's actors at the places where the model tagged nothing.
+
+The small model tags a name once and misses it elsewhere: "Danica Roem" in a
+caption line, "O’Reilly" parsed as an adverb, "Scientology" after "the Church of
+Scientology", "Trump" in a Title Case headline. Counts and quote speakers are lost
+with every miss, so once the article's names are resolved, their other occurrences
+are found by form alone. What is matched, only where no entity is:
+
+* a name of the article written the same way, one word or several ("Danica Roem",
+  "Hajj"); one-word person names only through the surname rule below;
+* a surname of exactly one person of the article ("Walls" for "William Walls");
+* an acronym of exactly one longer name of the article, or one it defines
+  ("KSC" for "Kennedy Space Center");
+* a short form of one of its organisation names ("Scientology", "Home Office"; see
+  ``organisations.name_forms``), when the registry does not know the short form as
+  something else.
+
+A form that stands for two actors of the article is left alone. A match must be
+written like a name (capitalised), must not be a function word ("May" the modal,
+"Will"), and must not be the start or the end of a longer capitalised name the model
+missed ("Johnson Space" is not Johnson).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from newsbeam.transforms.actors.names import alias_key, name_words
+from newsbeam.transforms.actors.organisations import initials, name_forms
+from newsbeam.transforms.actors.people import People
+from newsbeam.transforms.actors.registry import Actor, ActorRegistry
+from newsbeam.transforms.actors.spans import Candidate
+from spacy.symbols import NOUN, PROPN
+from spacy.tokens import Doc, Token
+
+# Words of these classes are never a name, however written: "May God protect them",
+# "Will you", "The". Nouns, adjectives, adverbs and verbs can be: the small model
+# tags "O’Reilly" an adverb and "Hannity" a noun.
+_CLOSED_CLASSES = frozenset(
+    {"AUX", "PRON", "DET", "ADP", "CCONJ", "SCONJ", "PART", "NUM", "PUNCT", "SYM"}
+)
+_MAX_ACRONYM = 6
+_ORG_LABELS = frozenset({"ORG", "FAC", "NORP"})
+
+Hit = tuple[str, Actor]  # label, actor
+
+
+def _unique(options: dict[str, Hit]) -> Hit | None:
+    return next(iter(options.values())) if len(options) == 1 else None
+
+
+class ArticleNames:
+    """The written forms of one article's resolved names, each to its one actor."""
+
+    def __init__(
+        self,
+        doc: Doc,
+        candidates: list[Candidate],
+        people: People,
+        registry: ActorRegistry | None = None,
+        defined: dict[str, Actor] | None = None,
+    ) -> None:
+        self.people = people
+        self.written: dict[tuple[str, ...], dict[str, Hit]] = defaultdict(dict)
+        self.acronyms: dict[str, dict[str, Hit]] = defaultdict(dict)
+        self.short_forms: dict[str, dict[str, Hit]] = defaultdict(dict)
+        for c in candidates:
+            if c.actor is None:
+                continue
+            hit = (c.label, c.actor)
+            span = doc.char_span(c.start_char, c.end_char)
+            words = tuple(t.text for t in span) if span is not None else ()
+            if words:
+                self.written[words][c.actor.actor_id] = hit
+            if " " in c.text and c.label != "PERSON":
+                self.acronyms[initials(c.text)][c.actor.actor_id] = hit
+            if " " in c.text and c.label in _ORG_LABELS:
+                for form in name_forms(c.text) - {c.key}:
+                    known = registry.lookup_key(form) if registry else None
+                    if known is None or known.actor_id == c.actor.actor_id:
+                        self.short_forms[form][c.actor.actor_id] = hit
+        for acronym, actor in (defined or {}).items():
+            label = "ORG" if actor.type == "organisation" else "GPE"
+            self.acronyms[acronym] = {actor.actor_id: (label, actor)}
+        self.longest = max((len(w) for w in self.written), default=1)
+        self.longest = max([self.longest, *(len(f.split()) for f in self.short_forms)])
+
+    def match(self, tokens: list[Token]) -> Hit | None:
+        """The actor a run of tokens names, if it is one of the article's forms."""
+        words = tuple(t.text for t in tokens)
+        hit = _unique(self.written.get(words, {}))
+        if hit is None and all(_capitalised(t) for t in tokens):
+            hit = _unique(self.short_forms.get(alias_key(" ".join(words)), {}))
+        if hit is not None or len(tokens) > 1:
+            return hit
+        text = words[0]
+        surname = name_words(text) if tokens[0].is_title else []
+        if len(surname) == 1:
+            matches = self.people.by_surname.get(surname[0], [])
+            if len(matches) == 1 and matches[0].actor is not None:
+                return ("PERSON", matches[0].actor)
+        if text.isupper() and 2 <= len(text) <= _MAX_ACRONYM:
+            return _unique(self.acronyms.get(text, {}))
+        return None
+
+
+def _capitalised(token: Token) -> bool:
+    return token.text[:1].isupper()
+
+
+def _may_be_a_name(token: Token) -> bool:
+    """Written and used like a name: capitalised, not a function word; at a sentence
+    start (where every word is capitalised) only a proper noun or a noun."""
+    if not _capitalised(token) or token.pos_ in _CLOSED_CLASSES:
+        return False
+    return not token.is_sent_start or token.pos in (PROPN, NOUN)
+
+
+def _continues_a_name(token: Token) -> bool:
+    """Would this neighbour make the match part of a longer capitalised name? A stop
+    word in a Title Case headline ("Referendum On Trump") does not."""
+    return token.pos == PROPN and token.is_title and not token.is_stop
+
+
+def untagged_mentions(
+    doc: Doc,
+    candidates: list[Candidate],
+    people: People,
+    registry: ActorRegistry | None = None,
+    defined: dict[str, Actor] | None = None,
+) -> list[Candidate]:
+    """Mentions of the article's actors where the model tagged no entity."""
+    names = ArticleNames(doc, candidates, people, registry, defined)
+    covered = bytearray(len(doc))
+    for ent in doc.ents:
+        covered[ent.start : ent.end] = b"\1" * (ent.end - ent.start)
+    for c in candidates:
+        covered[c.start : c.end] = b"\1" * (c.end - c.start)
+    found = []
+    i = 0
+    while i < len(doc):
+        token = doc[i]
+        if covered[i] or not _may_be_a_name(token):
+            i += 1
+            continue
+        for n in range(min(names.longest, len(doc) - i), 0, -1):
+            stop = i + n
+            if any(covered[i:stop]):
+                continue
+            hit = names.match(list(doc[i:stop]))
+            if hit is None:
+                continue
+            before = doc[i - 1] if i else None
+            after = doc[stop] if stop < len(doc) else None
+            if token.is_title and any(
+                t is not None and _continues_a_name(t) for t in (before, after)
+            ):
+                continue  # "Johnson Space": part of a longer untagged name
+            last = doc[stop - 1]
+            text = "".join(t.text_with_ws for t in doc[i:stop]).strip()
+            found.append(
+                Candidate(
+                    start=i,
+                    end=stop,
+                    start_char=token.idx,
+                    end_char=last.idx + len(last.text),
+                    label=hit[0],
+                    text=text,
+                    key=alias_key(text),
+                    words=name_words(text),
+                    titled=False,
+                    honorific=False,
+                    actor=hit[1],
+                )
+            )
+            i = stop - 1
+            break
+        i += 1
+    return found
