@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import csv
 import json
+import multiprocessing
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -25,6 +27,7 @@ from conftest import EXAMPLE_FEEDS, REPO, TEST_RUNNER, make_article
 from newsbeam.pipeline.cli import main
 from newsbeam.pipeline.query import connect
 from newsbeam.pipeline.report.queries import Request, build
+from newsbeam.pipeline.report.renderer import ChartRenderer, render_here
 from newsbeam.pipeline.report.stories import (
     ReportError,
     Story,
@@ -488,6 +491,48 @@ def test_html_is_written_and_self_contained(world, tmp_path, capsys):
     assert "<script" not in page and "http://" not in page.split("<main>")[0]
     assert "https://news.test/a1" in page  # the quote's link, the only host named
     assert 'id="clip1"' not in page  # Vega's clip ids are made unique per chart
+
+
+def chart_specs_of(world) -> dict:
+    from newsbeam.pipeline.report.charts import chart_specs
+
+    return chart_specs(figures_for(world, Story("s", ("united-kingdom", "russia"))))
+
+
+def same_charts(a: dict, b: dict) -> bool:
+    """Equal but for the numbers of clip paths and gradients (counted per engine)."""
+
+    def plain(svgs):
+        return {k: re.sub(r"(clip|gradient_)\d+", r"\1", v) for k, v in svgs.items()}
+
+    return plain(a) == plain(b)
+
+
+def test_the_chart_child_renders_what_this_process_renders(world):
+    """The forked renderer gives the same SVGs, and is gone once it has."""
+    specs = chart_specs_of(world)
+    renderer = ChartRenderer()
+    child = renderer._process
+    assert child is not None and child.is_alive()
+    assert same_charts(renderer.render(specs), render_here(specs))
+    assert renderer.used_child and renderer._process is None
+    assert child.exitcode == 0
+
+
+def test_a_dead_chart_child_leaves_the_charts_to_this_process(world):
+    specs = chart_specs_of(world)
+    renderer = ChartRenderer()
+    renderer._process.kill()
+    renderer._process.join()
+    assert same_charts(renderer.render(specs), render_here(specs))
+    assert not renderer.used_child
+
+
+def test_a_report_that_fails_stops_its_chart_child(world, capsys):
+    before = set(multiprocessing.active_children())
+    assert main(["report", str(world), "--actors", "rusia"]) == 2
+    assert "unknown actor" in capsys.readouterr().err
+    assert set(multiprocessing.active_children()) <= before
 
 
 # ------------------------------------------------------------ the command line

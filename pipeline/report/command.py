@@ -14,10 +14,10 @@ import json
 import os
 import sys
 import tempfile
-import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from newsbeam.pipeline.report.renderer import ChartRenderer
 from newsbeam.pipeline.report.stories import (
     ReportError,
     Story,
@@ -140,8 +140,16 @@ def report(argv: list[str]) -> int:
         args = parser().parse_args(argv)
     except ReportError as error:
         return _fail(str(error))
-    if args.format == "html":
-        warm_up()
+    # Forked first, before DuckDB and Arrow start threads: see renderer.py.
+    renderer = ChartRenderer() if args.format == "html" else None
+    try:
+        return _report(args, renderer)
+    finally:
+        if renderer is not None:
+            renderer.close(stop=True)  # a no-op once it has rendered
+
+
+def _report(args, renderer) -> int:
     import duckdb
     from newsbeam.pipeline.query import connect
     from newsbeam.pipeline.report.queries import Request, build
@@ -159,7 +167,7 @@ def report(argv: list[str]) -> int:
             figures = build(con, request)
         finally:
             con.close()
-        written = write(figures, args.format, args.out, args.output)
+        written = write(figures, args.format, args.out, args.output, renderer)
     except (ReportError, FileNotFoundError) as error:
         return _fail(str(error))
     except duckdb.Error as error:
@@ -173,22 +181,6 @@ def report(argv: list[str]) -> int:
             f"{s['quotes']} quotes)"
         )
     return 0
-
-
-def warm_up() -> threading.Thread:
-    """Start vl-convert's JavaScript engine on a thread before anything else: its
-    start-up (~0.6 s of CPU) then overlaps importing DuckDB and Arrow and running the
-    queries, on the second core, instead of following them. ``render`` waits for
-    nothing: the engine is shared."""
-
-    def start() -> None:
-        import vl_convert
-
-        vl_convert.vegalite_to_svg({"mark": "point"}, allowed_base_urls=[])
-
-    thread = threading.Thread(target=start, name="vl-convert-warm-up", daemon=True)
-    thread.start()
-    return thread
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
@@ -238,17 +230,17 @@ def _empty_columns(view: str, name: str) -> list[str]:
     return [field for field, _header, _kind in COLUMNS.get(f"{view}.{name}", [])]
 
 
-def to_html(figures, source: str) -> str:
+def to_html(figures, source: str, renderer=None) -> str:
     from importlib.metadata import version
 
     from newsbeam.pipeline.report.charts import chart_specs, render
     from newsbeam.pipeline.report.html import page
 
-    svgs = render(chart_specs(figures))
+    svgs = render(chart_specs(figures), renderer)
     return page(figures, svgs, source, datetime.now(UTC), version("newsbeam"))
 
 
-def write(figures, fmt: str, out: str | None, source: str) -> str | None:
+def write(figures, fmt: str, out: str | None, source: str, renderer=None) -> str | None:
     """Write the report; returns what to tell the user (None when on stdout)."""
     name = figures.story["name"]
     if fmt == "json":
@@ -266,7 +258,7 @@ def write(figures, fmt: str, out: str | None, source: str) -> str | None:
             _write_atomically(folder / filename, text)
         return f"wrote {len(files)} CSV files to {folder}/"
     path = Path(out or f"{name}-report.html")
-    _write_atomically(path, to_html(figures, source))
+    _write_atomically(path, to_html(figures, source, renderer))
     return f"wrote {path}"
 
 
