@@ -105,21 +105,13 @@ def build_batch(pipeline: beam.Pipeline, settings: Settings) -> None:
     unique = read["items"] | "ToArticles" >> ToArticles(stored_ids)
     fetched = unique["articles"] | "FetchFullText" >> _fetch_full_text(settings)
     articles = fetched["articles"]
-    parsed = articles | "Parse" >> _parse(settings)
-    mentions = parsed[PARSED] | "ExtractEntities" >> ExtractEntities(
-        settings.actor_aliases
+    resolved, analysis_dead_letters = _analyse(
+        articles, settings, ResolveAcrossArticles(stored_actors)
     )
-    quotes = parsed[PARSED] | "ExtractQuotes" >> ExtractQuotes(settings.actor_aliases)
-    resolved = {
-        "mentions": mentions[ROWS],
-        "quotes": quotes[ROWS],
-    } | "ResolveActors" >> ResolveAcrossArticles(stored_actors)
     dead_letters = (
         read[DEAD_LETTERS],
         unique[DEAD_LETTERS],
-        parsed[DEAD_LETTERS],
-        mentions[DEAD_LETTERS],
-        quotes[DEAD_LETTERS],
+        *analysis_dead_letters,
     ) | "AllDeadLetters" >> beam.Flatten()
     datasets = {
         "articles": articles,
@@ -133,6 +125,26 @@ def build_batch(pipeline: beam.Pipeline, settings: Settings) -> None:
         settings.output, settings.layout
     )
     _record(settings, read, unique, fetched, datasets, written)
+
+
+def _analyse(articles, settings: Settings, resolve: beam.PTransform):
+    """Parse once; entities and quotes extracted from that one parse side by side;
+    their actors resolved by ``resolve``. Returns the resolved ``{"mentions",
+    "quotes"}`` and the dead letters of the three analysis steps."""
+    parsed = articles | "Parse" >> _parse(settings)
+    mentions = parsed[PARSED] | "ExtractEntities" >> ExtractEntities(
+        settings.actor_aliases
+    )
+    quotes = parsed[PARSED] | "ExtractQuotes" >> ExtractQuotes(settings.actor_aliases)
+    resolved = {
+        "mentions": mentions[ROWS],
+        "quotes": quotes[ROWS],
+    } | "ResolveActors" >> resolve
+    return resolved, (
+        parsed[DEAD_LETTERS],
+        mentions[DEAD_LETTERS],
+        quotes[DEAD_LETTERS],
+    )
 
 
 def build_streaming(pipeline: beam.Pipeline, settings: Settings) -> None:
@@ -154,22 +166,16 @@ def build_streaming(pipeline: beam.Pipeline, settings: Settings) -> None:
     )
     fetched = unique["articles"] | "FetchFullText" >> _fetch_full_text(settings)
     articles = fetched["articles"]
-    parsed = articles | "Parse" >> _parse(settings)
-    mentions = parsed[PARSED] | "ExtractEntities" >> ExtractEntities(
-        settings.actor_aliases
+    resolved, analysis_dead_letters = _analyse(
+        articles,
+        settings,
+        ResolveWithStoredActors(read_actor_records(settings.output)),
     )
-    quotes = parsed[PARSED] | "ExtractQuotes" >> ExtractQuotes(settings.actor_aliases)
-    resolved = {
-        "mentions": mentions[ROWS],
-        "quotes": quotes[ROWS],
-    } | "ResolveActors" >> ResolveWithStoredActors(read_actor_records(settings.output))
     dead_letters = (
         polled[DEAD_LETTERS],
         read[DEAD_LETTERS],
         unique[DEAD_LETTERS],
-        parsed[DEAD_LETTERS],
-        mentions[DEAD_LETTERS],
-        quotes[DEAD_LETTERS],
+        *analysis_dead_letters,
     ) | "AllDeadLetters" >> beam.Flatten()
     datasets = {
         "articles": articles,
