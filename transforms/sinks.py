@@ -145,6 +145,18 @@ class WriteFileFn(beam.DoFn):
         yield self._dataset, len(rows), len(written)
 
 
+class RowsToList(beam.combiners.ToListCombineFn):
+    """A file's rows as one list, whose partial lists cross the shuffle pickled whole.
+
+    Beam's default coder for a list encodes it element by element, falling back to
+    one ``pickle.dumps`` call per row object; one call for the whole list does the
+    same work in C (a third of the shuffle's time on the benchmark corpus).
+    """
+
+    def get_accumulator_coder(self):
+        return beam.coders.PickleCoder()
+
+
 class WriteDataset(beam.PTransform):
     """Rows of one dataset → Parquet files, one per (partition, write shard).
 
@@ -167,7 +179,7 @@ class WriteDataset(beam.PTransform):
             >> beam.Map(lambda row: (paths.file_key(spec, row, layout), row))
             # A combine, not a GroupByKey: the runner gathers each bundle's rows per
             # file before the shuffle, which then moves lists, not single rows.
-            | "GroupByFile" >> beam.CombinePerKey(beam.combiners.ToListCombineFn())
+            | "GroupByFile" >> beam.CombinePerKey(RowsToList())
             | "WriteParquet" >> beam.ParDo(WriteFileFn(self._output, self._dataset))
         )
 
