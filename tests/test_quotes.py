@@ -773,3 +773,47 @@ def test_misparsed_object_of_any_reporting_verb_is_the_report():
         ["they", "announce", "the", "site", "that", "would", "be", "give"],
     )
     assert misparsed_object_clause(doc[1]) is None
+
+
+@pytest.mark.model
+def test_context_index_lookups_agree_with_the_tokens(nlp):
+    """The Context reads sentences, heads, subjects, role words and cue candidates
+    from arrays; each must say what the Token objects say, word by word."""
+    from newsbeam.transforms.quotes.context import Context
+    from newsbeam.transforms.quotes.cues import is_cue_verb
+    from newsbeam.transforms.quotes.lexicon import CUE_NOUNS, ROLE_NOUNS, SPEAKER_DEPS
+
+    text = (
+        HEADLINE + "Say what you will, the Finance Minister said on Monday that "
+        "taxes would rise. According to the ministry, the claim that rents fell "
+        "is wrong; a study - one of many - says so.\n\nA spokeswoman for the port "
+        'pointed out that ships were late. "We are sorry," she added. Officials '
+        "Said the storm had passed, and warned that roads were closed!"
+    )
+    doc = nlp(text)
+    ctx = Context(doc, text)
+    assert len(ctx.sentence_starts) > 3
+    for token in doc:
+        assert ctx.sentence_of(token.i) == (token.sent.start, token.sent.end)
+        assert ctx.heads[token.i] == token.head.i
+        role = token.lemma_.lower() in ROLE_NOUNS and token.pos_ in ("NOUN", "PROPN")
+        assert ctx.role_words.get(token.i) == (token.lemma_.lower() if role else None)
+        may_be_cue = (
+            is_cue_verb(token)
+            or token.lower_ == "according"
+            or (token.pos_ == "NOUN" and token.lemma_.lower() in CUE_NOUNS)
+        )
+        if may_be_cue and (token.pos_ != "NOUN" or token.lower_.startswith("claim")):
+            assert token.i in ctx.cue_candidates, token.text
+        stop = token.text in (";", "-", "—", "–") and bool(token.whitespace_)
+        assert (token.i in ctx.clause_stops) == stop
+        assert (token.i in ctx.paragraph_breaks) == ("\n\n" in token.text)
+        assert (token.i in ctx.clauses_joined) == (token.dep_ in ("advcl", "conj"))
+        assert (token.i in ctx.sentence_ends) == (token.text in (".", "!", "?"))
+    assert ctx.paragraph_breaks and ctx.sentence_ends
+    subjects = [t.i for t in doc if t.dep_ in SPEAKER_DEPS]
+    assert subjects and ctx.subjects_between(0, len(doc)) == subjects
+    assert {"said", "pointed", "According", "added"} <= {
+        doc[i].text for i in ctx.cue_candidates
+    }
+    assert "taxes" not in {doc[i].text for i in ctx.cue_candidates}

@@ -32,23 +32,27 @@ from spacy.tokens import Token
 # ------------------------------------------------------------------ indirect quotes
 
 
-def clause_span(tokens: list[Token]) -> tuple[int, int] | None:
+def clause_span(ctx: Context, tokens: list[Token]) -> tuple[int, int] | None:
     """The character span of a clause, without its leading "that" and edge punctuation.
 
     The clause stops where another report starts ("..., while Lavrov had said ...",
     "... and said ..."), or at a dash or semicolon that hangs a comment on it, since
     those are the reporter's words, not the speaker's; a pair of dashes around an
-    aside ("Kelly — now chief of staff — that ...") is part of the clause.
+    aside ("Kelly — now chief of staff — that ...") is part of the clause. (The
+    dashes, stops and joined clauses are the Context's index sets: a clause's words
+    are read once each, and mostly not at all.)
     """
     tokens = sorted(tokens, key=lambda t: t.i)
-    dashes = [t.i for t in tokens if t.text in ("-", "—", "–") and t.whitespace_]
+    indices = [t.i for t in tokens]
+    dashes = [i for i in indices if i in ctx.spaced_dashes]
     if tokens:
-        for position, token in enumerate(tokens):
+        for position, i in enumerate(indices):
             if position == 0:
                 continue
+            token = tokens[position]
             nested_report = (
-                is_cue_verb(token)
-                and token.dep_ in ("advcl", "conj")
+                i in ctx.clauses_joined
+                and is_cue_verb(token)
                 and token.lemma_.lower() not in WEAK_VERBS
                 and (
                     any(c.dep_ in SPEAKER_DEPS for c in token.children)
@@ -61,11 +65,11 @@ def clause_span(tokens: list[Token]) -> tuple[int, int] | None:
                     )
                 )
             )
-            paired = token.i in dashes and dashes.index(token.i) % 2 == 0
-            aside = paired and len(dashes) > dashes.index(token.i) + 1
-            stop = token.text in (";", "-", "—", "–") and token.whitespace_
-            stop = stop and not aside and not (token.i in dashes and not paired)
-            if stop or "\n\n" in token.text:
+            paired = i in dashes and dashes.index(i) % 2 == 0
+            aside = paired and len(dashes) > dashes.index(i) + 1
+            stop = i in ctx.clause_stops
+            stop = stop and not aside and not (i in dashes and not paired)
+            if stop or i in ctx.paragraph_breaks:
                 tokens = tokens[:position]
                 break
             if nested_report:
@@ -214,7 +218,7 @@ def _noun_report(
             source = source.head
     p_start, p_end = ctx.paragraphs[ctx.paragraph_of(noun.idx)]
     tokens = [t for t in clause.subtree if p_start <= t.idx < p_end]
-    span = clause_span(tokens)
+    span = clause_span(ctx, tokens)
     if span is None or word_count(ctx.text[span[0] : span[1]]) < _min_words(tokens):
         return None
     cue = Cue(noun.lemma_.lower(), source, "indirect.cue_noun", noun.idx)
@@ -225,9 +229,9 @@ def indirect_quotes(ctx: Context) -> list[tuple[tuple[int, int], Cue, Token]]:
     """Reported speech: complements of speech verbs and clauses "according to X"."""
     found = []
     for i in ctx.cue_candidates:  # any other token is neither cue nor source
-        token = ctx.doc[i]
-        if ctx.quoted[i] or token.idx < ctx.headline_end:
+        if ctx.quoted[i] or ctx.token_starts[i] < ctx.headline_end:
             continue
+        token = ctx.doc[i]
         source = according_to(token)
         if source is not None and token.lower_ == "according":
             head = token.head
@@ -248,7 +252,7 @@ def indirect_quotes(ctx: Context) -> list[tuple[tuple[int, int], Cue, Token]]:
                 clause = [t for t in clause if t.i > last] or clause
             p_start, p_end = ctx.paragraphs[ctx.paragraph_of(token.idx)]
             clause = [t for t in clause if p_start <= t.idx < p_end]
-            span = clause_span(clause)
+            span = clause_span(ctx, clause)
             if span is not None:
                 found.append((span, Cue("according to", source, "", 0), token))
             continue
@@ -261,10 +265,9 @@ def indirect_quotes(ctx: Context) -> list[tuple[tuple[int, int], Cue, Token]]:
             continue
         lemma = token.lemma_.lower()
         complement = None
-        for child in token.children:
-            if child.i > token.i and (
-                child.dep_ == "ccomp"
-                or (child.dep_ == "xcomp" and lemma in XCOMP_VERBS)
+        for child in token.rights:
+            if child.dep_ == "ccomp" or (
+                child.dep_ == "xcomp" and lemma in XCOMP_VERBS
             ):
                 complement = child
         if complement is None:
@@ -274,10 +277,10 @@ def indirect_quotes(ctx: Context) -> list[tuple[tuple[int, int], Cue, Token]]:
                 or misparsed_object_clause(token)
             )
         subject = None
-        if token.dep_ != "parataxis":
-            subject = speaker_of(ctx, token)
         rule = "indirect.that_clause"
         if complement is not None:
+            if token.dep_ != "parataxis":
+                subject = speaker_of(ctx, token)
             clause = list(complement.subtree)
             if any(
                 t.dep_ == "mark" and t.lower_ == "that" for t in complement.children
@@ -299,7 +302,13 @@ def indirect_quotes(ctx: Context) -> list[tuple[tuple[int, int], Cue, Token]]:
         else:
             continue
         p_start, p_end = ctx.paragraphs[ctx.paragraph_of(token.idx)]
-        clause = [t for t in clause if p_start <= t.idx < p_end]
+        edges = ctx.token_range(p_start, p_end)
+        if not (  # a complement inside its paragraph is kept whole, unread
+            complement is not None
+            and edges.start <= complement.left_edge.i
+            and complement.right_edge.i < edges.stop
+        ):
+            clause = [t for t in clause if p_start <= t.idx < p_end]
         if not any(t.pos_ in ("VERB", "AUX") for t in clause):
             continue
         question = any(
@@ -311,7 +320,7 @@ def indirect_quotes(ctx: Context) -> list[tuple[tuple[int, int], Cue, Token]]:
             continue
         if not speaker_ok(ctx, subject):
             continue
-        span = clause_span(clause)
+        span = clause_span(ctx, clause)
         if span is None or word_count(ctx.text[span[0] : span[1]]) < _min_words(clause):
             continue
         found.append((span, Cue(lemma, subject, rule, token.idx), token))
