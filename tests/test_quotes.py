@@ -817,3 +817,27 @@ def test_context_index_lookups_agree_with_the_tokens(nlp):
         doc[i].text for i in ctx.cue_candidates
     }
     assert "taxes" not in {doc[i].text for i in ctx.cue_candidates}
+
+
+def test_a_complement_in_the_next_paragraph_is_not_the_cues():
+    """Headlines and standfirsts have no full stop, so the parser may hang the next
+    paragraph's clause on a cue as a second complement; the report is the one in
+    the cue's own paragraph ("Dealer says he met him once")."""
+    words = ["A", "headline", "\n\n", "Dealer", "says", "he", "met", "him", "once",
+             "\n\n", "Police", "said", "little"]  # fmt: skip
+    doc = Doc(
+        spacy.blank("en").vocab,
+        words=words,
+        spaces=[True, False, False, True, True, True, True, True, False, False,
+                True, True, False],
+        heads=[1, 4, 1, 4, 4, 6, 4, 6, 6, 8, 11, 4, 11],
+        deps=["det", "npadvmod", "dep", "nsubj", "ROOT", "nsubj", "ccomp", "dobj",
+              "advmod", "dep", "nsubj", "ccomp", "dobj"],
+        pos=["DET", "NOUN", "SPACE", "NOUN", "VERB", "PRON", "VERB", "PRON", "ADV",
+             "SPACE", "NOUN", "VERB", "ADJ"],
+        lemmas=["a", "headline", "\n\n", "dealer", "say", "he", "meet", "he", "once",
+                "\n\n", "police", "say", "little"],
+    )  # fmt: skip
+    [finding] = extract_quotes(doc)
+    assert finding.quote == "he met him once"
+    assert finding.speaker_text == "Dealer"

@@ -264,8 +264,11 @@ def indirect_quotes(ctx: Context) -> list[tuple[tuple[int, int], Cue, Token]]:
         if not is_cue_verb(token):
             continue
         lemma = token.lemma_.lower()
+        p_start, p_end = ctx.paragraphs[ctx.paragraph_of(token.idx)]
         complement = None
         for child in token.rights:
+            if not child.idx < p_end:
+                break  # the parser ran on into the next paragraph: not this cue's
             if child.dep_ == "ccomp" or (
                 child.dep_ == "xcomp" and lemma in XCOMP_VERBS
             ):
@@ -301,7 +304,6 @@ def indirect_quotes(ctx: Context) -> list[tuple[tuple[int, int], Cue, Token]]:
             rule = "indirect.parenthetical"
         else:
             continue
-        p_start, p_end = ctx.paragraphs[ctx.paragraph_of(token.idx)]
         edges = ctx.token_range(p_start, p_end)
         if not (  # a complement inside its paragraph is kept whole, unread
             complement is not None
