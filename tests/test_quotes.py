@@ -841,3 +841,80 @@ def test_a_complement_in_the_next_paragraph_is_not_the_cues():
     [finding] = extract_quotes(doc)
     assert finding.quote == "he met him once"
     assert finding.speaker_text == "Dealer"
+
+
+@pytest.mark.model
+def test_a_role_noun_finds_the_person_named_with_its_title(nlp):
+    """ "The senator" is the person introduced as "Sen. Maria Lopez": titles stand
+    for their role nouns ("Rep." for the congressman, "Gov." for the governor)."""
+    text, findings = run(
+        nlp,
+        "Sen. Maria Lopez (D-NM) told reporters on Tuesday that she would oppose "
+        "the bill.\n\nThe senator later said the cuts would hurt small farms.",
+    )
+    assert antecedent(text, find(findings, "hurt small farms")) == "Maria Lopez"
+
+
+def _words_doc(words, heads, deps, pos, ents, lemmas=None):
+    return Doc(
+        spacy.blank("en").vocab,
+        words=words,
+        heads=heads,
+        deps=deps,
+        pos=pos,
+        ents=ents,
+        lemmas=lemmas or [w.lower() for w in words],
+    )
+
+
+def test_a_date_after_the_verb_is_never_its_speaker():
+    """ "Okafor (D) told reporters on Tuesday that ..." with the subject misattached:
+    the name before the verb speaks, not the date after it."""
+    from newsbeam.transforms.quotes.cues import cue_subject
+
+    doc = _words_doc(
+        ["Okafor", "(", "D", ")", "told", "reporters", "on", "Tuesday", "that",
+         "she", "left"],
+        [4, 0, 0, 0, 4, 4, 4, 6, 10, 10, 4],
+        ["npadvmod", "punct", "appos", "punct", "ROOT", "dobj", "prep", "pobj",
+         "mark", "nsubj", "ccomp"],
+        ["PROPN", "PUNCT", "PROPN", "PUNCT", "VERB", "NOUN", "ADP", "PROPN",
+         "SCONJ", "PRON", "VERB"],
+        ["B-PERSON", "O", "O", "O", "O", "O", "O", "B-DATE", "O", "O", "O"],
+    )  # fmt: skip
+    assert cue_subject(doc[4]).text == "Okafor"
+
+
+def test_a_name_inside_a_relative_clause_is_not_the_speaker():
+    """ "Taylor, who said he backs Trump, said ...", the subject misattached: Trump
+    is the relative clause's object; Taylor speaks."""
+    from newsbeam.transforms.quotes.cues import cue_subject
+
+    doc = _words_doc(
+        ["Taylor", ",", "who", "said", "he", "backs", "Trump", ",", "said", "the",
+         "vote", "was", "fair"],
+        [8, 0, 3, 0, 5, 3, 5, 8, 8, 10, 11, 8, 11],
+        ["dep", "punct", "nsubj", "relcl", "nsubj", "ccomp", "dobj", "punct",
+         "ROOT", "det", "nsubj", "ccomp", "acomp"],
+        ["PROPN", "PUNCT", "PRON", "VERB", "PRON", "VERB", "PROPN", "PUNCT",
+         "VERB", "DET", "NOUN", "AUX", "ADJ"],
+        ["B-PERSON", "O", "O", "O", "O", "O", "B-PERSON", "O", "O", "O", "O", "O",
+         "O"],
+    )  # fmt: skip
+    assert cue_subject(doc[8]).text == "Taylor"
+
+
+def test_a_titled_name_the_ner_mislabelled_introduces_a_role():
+    """ "Mayor Giulia Ricci" tagged as a work of art still tells who the mayor is."""
+    from newsbeam.transforms.quotes.context import Context
+
+    doc = _words_doc(
+        ["Quake", "\n\n", "Mayor", "Giulia", "Ricci", "spoke"],
+        [0, 0, 4, 4, 5, 5],
+        ["ROOT", "dep", "compound", "compound", "nsubj", "ROOT"],
+        ["NOUN", "SPACE", "PROPN", "PROPN", "PROPN", "VERB"],
+        ["O", "O", "B-WORK_OF_ART", "I-WORK_OF_ART", "I-WORK_OF_ART", "O"],
+    )
+    ctx = Context(doc, doc.text)
+    start = doc[3].idx
+    assert ctx.role_holder("mayor", len(doc.text)) == (start, doc[4].idx + 5)

@@ -211,11 +211,17 @@ class Context:
                             found.append((ent.start_char, grand.text.lower(), span))
             if root.dep_ == "appos" and root.head.pos_ in ("NOUN", "PROPN"):
                 found.append((ent.start_char, root.head.text.lower(), span))
-        # "Finance Minister Ana Torres" where the NER missed the name: a run of
-        # proper nouns whose words after the role word are the person.
+        # "Finance Minister Ana Torres" where the NER missed the name or took the
+        # title into it, whatever label it gave ("Mayor Giulia Ricci" as a work of
+        # art): a run of proper nouns whose words after the role word are the
+        # person. A PERSON that starts after its title was found above.
         for i in self.proper_nouns:
             token = self.doc[i]
-            if token.dep_ == "compound" or i in self.ents_by_token:
+            ent = self.ents_by_token.get(i)
+            titled = ent is not None and self.doc[ent.start].lower_ in ROLE_NOUNS
+            if token.dep_ == "compound" or (
+                ent is not None and ent.label_ == "PERSON" and not titled
+            ):
                 continue
             run = [t for t in token.lefts if t.dep_ == "compound"] + [token]
             words = [t.lower_ for t in run]

@@ -72,6 +72,7 @@ ROLE_NOUNS = frozenset(
         "councilor", "priest", "bishop", "sheriff", "physician", "host", "aide",
         "adviser", "advisor", "appraiser", "provost", "dean", "cfo", "cto",
         "nurse", "engineer", "pilot", "survivor", "victim", "farmer", "worker",
+        "superintendent",
     }
 )  # fmt: skip
 GROUP_NOUNS = frozenset(
@@ -135,12 +136,24 @@ STATEMENT_NOUNS = DOCUMENT_NOUNS | {"spokesman", "spokeswoman", "spokesperson"}
 OWNER_PREPOSITIONS = frozenset(
     {"for", "of", "at", "from", "by", "with", "in", "within", "inside"}
 )
-# Honorifics that stand for a role noun: "Dr. Ashish ..." is "the doctor".
+# Titles that stand for a role noun: "Dr. Ashish ..." is "the doctor", "Sen. Susan
+# Collins" is "the senator", "Rep. Adam Schiff" is "the congressman".
 TITLE_ROLES = {
-    "dr": "doctor",
-    "dr.": "doctor",
-    "prof": "professor",
-    "prof.": "professor",
+    f"{title}{dot}": roles
+    for title, roles in {
+        "dr": ("doctor",),
+        "prof": ("professor",),
+        "sen": ("senator",),
+        "rep": ("representative", "congressman", "congresswoman", "lawmaker"),
+        "gov": ("governor",),
+        "gen": ("general",),
+        "pres": ("president",),
+        "amb": ("ambassador",),
+        "insp": ("inspector",),
+        "det": ("detective",),
+        "supt": ("superintendent",),
+    }.items()
+    for dot in ("", ".")
 }
 OWNER_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP", "FAC"})
 # Heads that make a quoted phrase a name or a mention, not a quote.
@@ -171,6 +184,10 @@ THING_PRONOUNS = frozenset({"it", "they", "them"})
 FIRST_PERSON = frozenset({"i", "we", "you", "me", "us"})
 RELATIVE_PRONOUNS = frozenset({"who", "which", "that", "whom"})
 NAMED_LABELS = ("PERSON", "ORG", "NORP", "GPE", "FAC")
+# Entities that name a time or an amount: never a source, whatever the parse says.
+NON_SPEAKER_LABELS = frozenset(
+    {"DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL"}
+)
 SPEAKER_DEPS = frozenset({"nsubj", "nsubjpass"})
 
 # Quote mark families: opener -> closers. Straight marks are resolved by context.

@@ -265,16 +265,13 @@ def _resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
             holder = ctx.role_holder(word, token.idx, True)
             if holder == NO_SPAN:
                 holder = ctx.role_holder(lemma, token.idx, True)
-            if holder == NO_SPAN and lemma in TITLE_ROLES.values():
-                titles = [t for t, r in TITLE_ROLES.items() if r == lemma]
-                holder = next(
-                    (
-                        h
-                        for t in titles
-                        if (h := ctx.role_holder(t, token.idx)) != NO_SPAN
-                    ),
-                    NO_SPAN,
-                )
+            if holder == NO_SPAN:  # "the senator" after "Sen. Susan Collins"
+                titled = [
+                    ctx.role_holder(title, token.idx)
+                    for title, roles in TITLE_ROLES.items()
+                    if lemma in roles
+                ]
+                holder = max(titled, default=NO_SPAN)  # the latest one named
         if holder == NO_SPAN:  # "a spokesman for Disney": the organisation speaks
             holder = owner_of(ctx, token, depth)
             if holder != NO_SPAN:
