@@ -918,3 +918,47 @@ def test_a_titled_name_the_ner_mislabelled_introduces_a_role():
     ctx = Context(doc, doc.text)
     start = doc[3].idx
     assert ctx.role_holder("mayor", len(doc.text)) == (start, doc[4].idx + 5)
+
+
+@pytest.mark.model
+def test_the_reporters_framing_is_not_part_of_the_report(nlp):
+    """Where and amid what something was said belongs to the cue, even when the
+    parser hangs it on the reported clause."""
+    text, findings = run(
+        nlp,
+        "The governor said the bank was close to the end of its rate rises in an "
+        "interview with a Madrid newspaper.\n\nThe minister warned that prices "
+        "would rise further, amid signs that wages are falling behind.",
+    )
+    assert find(findings, "the bank was").quote == (
+        "the bank was close to the end of its rate rises"
+    )
+    assert find(findings, "prices would").quote == "prices would rise further"
+
+
+@pytest.mark.model
+def test_a_speech_verb_without_a_clause_does_not_end_a_report(nlp):
+    """ "after the port operator agreed to a new pay deal" is part of what the union
+    said: "agreed" reports nothing there, so the report is not cut before it."""
+    text, findings = run(
+        nlp,
+        "Dock workers have called off a planned strike after the port operator "
+        "agreed to a new pay deal, the union said.",
+    )
+    assert find(findings, "Dock workers").quote.endswith("agreed to a new pay deal")
+
+
+def test_a_speakers_name_is_kept_without_its_title():
+    """ "President Okafor said" speaks as Okafor: the title is no part of the name
+    (the NER missed it, so the name is the run of proper nouns)."""
+    doc = _words_doc(
+        ["News", "\n\n", "President", "Okafor", "said", "the", "plan", "failed"],
+        [0, 0, 3, 4, 4, 6, 7, 4],
+        ["ROOT", "dep", "compound", "nsubj", "ROOT", "det", "nsubj", "ccomp"],
+        ["NOUN", "SPACE", "PROPN", "PROPN", "VERB", "DET", "NOUN", "VERB"],
+        ["O"] * 8,
+        ["news", "\n\n", "President", "Okafor", "say", "the", "plan", "fail"],
+    )
+    [finding] = extract_quotes(doc)
+    assert antecedent(doc.text, finding) == "Okafor"
+    assert finding.speaker_text == "President Okafor"

@@ -9,6 +9,7 @@ import numpy as np
 from newsbeam.transforms.quotes.cues import is_cue_verb
 from newsbeam.transforms.quotes.lexicon import (
     CUE_NOUNS,
+    FRAMING_PREPOSITIONS,
     GENDERED_WORDS,
     GENERIC_ORG_NOUNS,
     NO_SPAN,
@@ -40,6 +41,10 @@ SOURCE_WORDS = np.array(
 _SUBJECT_DEPS = np.array([IDS[d] for d in SPEAKER_DEPS], dtype=np.uint64)
 _JOINING_DEPS = [get_string_id(d) for d in ("advcl", "conj")]
 _ACCORDING = hash_string("according")
+_FRAMING_HASHES = frozenset(
+    hash_string(w) for w in (*FRAMING_PREPOSITIONS, "amid", "amidst")
+)
+_ROLE_HASHES = frozenset(hash_string(w) for w in ROLE_NOUNS)
 _DASHES = [get_string_id(d) for d in ("-", "—", "–")]
 _SEMICOLON = get_string_id(";")
 _FULL_STOPS = [get_string_id(d) for d in (".", "!", "?")]
@@ -115,6 +120,15 @@ class Context:
             if i >= 0 and "\n\n" in doc[i].text:
                 self.paragraph_breaks.add(i)
             at = self.text.find("\n\n", at + 1)
+        # Role words as written and prepositions that may frame a report ("in",
+        # "amid"), in one pass: np.isin sorts, which costs more for a few words.
+        self.role_lowers: list[int] = []
+        self.framing: set[int] = set()
+        for i, h in enumerate(lower.tolist()):
+            if h in _ROLE_HASHES:
+                self.role_lowers.append(i)
+            elif h in _FRAMING_HASHES:
+                self.framing.add(i)
         self.clauses_joined = set(  # advcl and conj: where a report may nest
             np.flatnonzero(
                 (dep == _JOINING_DEPS[0]) | (dep == _JOINING_DEPS[1])
@@ -214,8 +228,10 @@ class Context:
         # "Finance Minister Ana Torres" where the NER missed the name or took the
         # title into it, whatever label it gave ("Mayor Giulia Ricci" as a work of
         # art): a run of proper nouns whose words after the role word are the
-        # person. A PERSON that starts after its title was found above.
-        for i in self.proper_nouns:
+        # person. A PERSON that starts after its title was found above. Only the
+        # heads of role words can head such a run.
+        heads = {self.heads[r] for r in self.role_lowers if self.heads[r] > r}
+        for i in sorted(heads.intersection(self.proper_nouns)):
             token = self.doc[i]
             ent = self.ents_by_token.get(i)
             titled = ent is not None and self.doc[ent.start].lower_ in ROLE_NOUNS

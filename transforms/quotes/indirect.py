@@ -15,6 +15,7 @@ from newsbeam.transforms.quotes.direct import word_count
 from newsbeam.transforms.quotes.lexicon import (
     CUE_NOUNS,
     FIRST_PERSON,
+    FRAMING_PREPOSITIONS,
     GROUP_NOUNS,
     NAMED_LABELS,
     NON_SOURCES,
@@ -23,6 +24,7 @@ from newsbeam.transforms.quotes.lexicon import (
     RELATIVE_PRONOUNS,
     ROLE_NOUNS,
     SPEAKER_DEPS,
+    SPEECH_EVENTS,
     STATEMENT_NOUNS,
     WEAK_VERBS,
     XCOMP_VERBS,
@@ -54,6 +56,7 @@ def clause_span(ctx: Context, tokens: list[Token]) -> tuple[int, int] | None:
                 i in ctx.clauses_joined
                 and is_cue_verb(token)
                 and token.lemma_.lower() not in WEAK_VERBS
+                and not _without_report(token)
                 and (
                     any(c.dep_ in SPEAKER_DEPS for c in token.children)
                     or (
@@ -76,6 +79,7 @@ def clause_span(ctx: Context, tokens: list[Token]) -> tuple[int, int] | None:
                 cut = min(t.i for t in token.subtree)
                 tokens = [t for t in tokens if t.i < cut]
                 break
+    tokens = _without_framing(ctx, tokens)
     while tokens and (tokens[0].is_punct or tokens[0].dep_ == "mark"):
         if tokens[0].dep_ == "mark" and tokens[0].lower_ not in ("that",):
             break
@@ -87,6 +91,34 @@ def clause_span(ctx: Context, tokens: list[Token]) -> tuple[int, int] | None:
     if not tokens:
         return None
     return tokens[0].idx, tokens[-1].idx + len(tokens[-1])
+
+
+def _without_framing(ctx: Context, tokens: list[Token]) -> list[Token]:
+    """A clause without the reporter's framing at its end: where and when it was
+    said ("... in an interview with El Diario", "during an event marking ...") or
+    what surrounded it ("..., amid warnings that ..."). The parser hangs such a
+    phrase on the reported verb; it belongs to the cue."""
+    for position, token in enumerate(tokens[1:], start=1):
+        if token.i not in ctx.framing or token.dep_ != "prep":
+            continue
+        preposition = token.lower_
+        if preposition in FRAMING_PREPOSITIONS:
+            noun = next((c for c in token.children if c.dep_ == "pobj"), None)
+            if noun is None or noun.lemma_.lower() not in SPEECH_EVENTS:
+                continue
+        end = token.right_edge.i
+        if all(t.is_punct for t in tokens[position:] if t.i > end):
+            return tokens[:position]  # the phrase ends the clause
+    return tokens
+
+
+def _without_report(verb: Token) -> bool:
+    """A speech verb used for something else than reporting: "the operator agreed
+    to a new pay deal", "warned of floods" take a noun, not a clause."""
+    return not any(
+        c.dep_ in ("ccomp", "xcomp", "dobj", "parataxis") or c.is_punct
+        for c in verb.children
+    )
 
 
 def _min_words(clause: list[Token]) -> int:

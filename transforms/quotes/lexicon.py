@@ -93,6 +93,22 @@ ORG_NOUNS = frozenset(
         "bank", "carrier", "organisation", "organization",
     }
 )  # fmt: skip
+# Where and how words were said: a phrase of one of these prepositions on one of
+# these nouns, at the end of a reported clause, frames the report ("in an
+# interview with El Diario", "during an event", "on Twitter"); "amid ..." always
+# does.
+SPEECH_EVENTS = frozenset(
+    {
+        "interview", "statement", "conference", "briefing", "speech", "address",
+        "event", "hearing", "meeting", "tweet", "post", "letter", "email", "call",
+        "appearance", "broadcast", "programme", "program", "show", "podcast",
+        "rally", "ceremony", "session", "debate", "radio", "television", "tv",
+        "twitter", "facebook", "instagram", "release", "summit", "visit", "video",
+    }
+)  # fmt: skip
+FRAMING_PREPOSITIONS = frozenset(
+    {"in", "at", "during", "on", "via", "through", "after", "before"}
+)
 # Subjects of "suggest"/"show" that are evidence, not sources: "estimates suggest".
 NON_SOURCES = frozenset(
     {
@@ -155,6 +171,15 @@ TITLE_ROLES = {
     }.items()
     for dot in ("", ".")
 }
+# Words that stand before a name without being part of it: role nouns, titles,
+# honorifics and the words that qualify them ("former Deputy Prime Minister").
+TITLE_WORDS = (
+    ROLE_NOUNS
+    | {title.rstrip(".") for title in TITLE_ROLES}
+    | {"mr", "mrs", "ms", "miss", "mx", "sir", "dame", "lord", "lady", "former"}
+    | {"acting", "deputy", "vice", "prime", "foreign", "interior", "defence"}
+    | {"defense", "state", "attorney", "press", "white", "house", "u.s", "us"}
+)
 OWNER_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP", "FAC"})
 # Heads that make a quoted phrase a name or a mention, not a quote.
 NAMING_WORDS = frozenset(

@@ -26,6 +26,7 @@ from newsbeam.transforms.quotes.lexicon import (
     ROLE_NOUNS,
     THING_PRONOUNS,
     TITLE_ROLES,
+    TITLE_WORDS,
 )
 from spacy.tokens import Span, Token
 
@@ -99,7 +100,24 @@ def resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
     speaker = _resolve(ctx, token, depth)
     if not speaker.role:
         speaker.role = _role_of(ctx, token, speaker)
+    if speaker.is_person and speaker.antecedent != NO_SPAN:
+        speaker.antecedent = _without_title(ctx, speaker.antecedent)
     return speaker
+
+
+def _without_title(ctx: Context, span: tuple[int, int]) -> tuple[int, int]:
+    """A person's name without the titles before it: "President Trump" is Trump,
+    "Attorney General Jeff Sessions" is Jeff Sessions. A name found as a run of
+    proper nouns keeps the words the NER would have left out."""
+    indices = ctx.token_range(*span)
+    kept = 0
+    for i in indices[:-1]:
+        if ctx.doc[i].lower_.rstrip(".") not in TITLE_WORDS:
+            break
+        kept += 1
+    if kept == 0:
+        return span
+    return ctx.token_starts[indices[kept]], span[1]
 
 
 def _role_of(ctx: Context, token: Token, speaker: Speaker) -> str:
