@@ -962,3 +962,30 @@ def test_a_speakers_name_is_kept_without_its_title():
     [finding] = extract_quotes(doc)
     assert antecedent(doc.text, finding) == "Okafor"
     assert finding.speaker_text == "President Okafor"
+
+
+@pytest.mark.model
+def test_who_was_urged_is_part_of_the_report(nlp):
+    """ "urged all residents to stay indoors": PARC's content is the object and
+    its infinitive, not the infinitive alone."""
+    text, findings = run(nlp, "The mayor urged all residents to stay indoors.")
+    assert find(findings, "stay indoors").quote == "all residents to stay indoors"
+
+
+def test_a_lower_case_person_is_no_antecedent_for_a_pronoun():
+    """The NER's "the lorry" as PERSON is no one "she" can stand for."""
+    doc = _words_doc(
+        ["News", "\n\n", "Police", "found", "the", "lorry", ".", "She", "said",
+         "it", "was", "empty"],
+        [0, 0, 3, 3, 5, 3, 3, 8, 8, 10, 8, 10],
+        ["ROOT", "dep", "nsubj", "ROOT", "det", "dobj", "punct", "nsubj", "ROOT",
+         "nsubj", "ccomp", "acomp"],
+        ["NOUN", "SPACE", "NOUN", "VERB", "DET", "NOUN", "PUNCT", "PRON", "VERB",
+         "PRON", "AUX", "ADJ"],
+        ["O", "O", "O", "O", "O", "B-PERSON", "O", "O", "O", "O", "O", "O"],
+        ["news", "\n\n", "police", "find", "the", "lorry", ".", "she", "say", "it",
+         "be", "empty"],
+    )  # fmt: skip
+    [finding] = extract_quotes(doc)
+    assert finding.speaker_text == "She"
+    assert antecedent(doc.text, finding) == ""

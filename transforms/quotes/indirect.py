@@ -317,6 +317,12 @@ def indirect_quotes(ctx: Context) -> list[tuple[tuple[int, int], Cue, Token]]:
             if token.dep_ != "parataxis":
                 subject = speaker_of(ctx, token)
             clause = list(complement.subtree)
+            if complement.dep_ == "xcomp":
+                # "urged all Americans to stay away": who was urged is part of
+                # what was said, as PARC marks it.
+                for child in token.rights:
+                    if child.dep_ in ("dobj", "dative") and child.i < complement.i:
+                        clause = [*child.subtree, *clause]
             if any(
                 t.dep_ == "mark" and t.lower_ == "that" for t in complement.children
             ):

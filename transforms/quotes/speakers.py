@@ -437,6 +437,7 @@ def pronoun_antecedent(ctx: Context, pronoun: Token, depth: int) -> tuple[int, i
                 if (
                     ent.end <= pronoun.i
                     and ent.label_ == "PERSON"
+                    and ent.text[:1].isupper()  # "the lorry" is no person
                     and ent.start_char >= ctx.headline_end
                     and _agrees(ctx, wanted, (ent.start_char, ent.end_char))
                 ):
