@@ -989,3 +989,31 @@ def test_a_lower_case_person_is_no_antecedent_for_a_pronoun():
     [finding] = extract_quotes(doc)
     assert finding.speaker_text == "She"
     assert antecedent(doc.text, finding) == ""
+
+
+def test_a_that_clause_under_a_misread_noun_is_still_the_report():
+    # "said the victories on Election Day show that the door is open", with "show"
+    # read as a noun and its that-clause hung on it as an acl: a clause opened by
+    # the conjunction "that" is no relative clause, so the object holds a report.
+    doc = _parsed(
+        ["Democrats", "said", "the", "victories", "on", "Election", "Day", "show",
+         "that", "the", "door", "is", "open"],
+        [1, 1, 3, 1, 3, 6, 7, 4, 11, 10, 11, 7, 11],
+        ["nsubj", "ROOT", "det", "dobj", "prep", "compound", "compound", "pobj",
+         "mark", "det", "nsubj", "acl", "acomp"],
+        ["PROPN", "VERB", "DET", "NOUN", "ADP", "PROPN", "PROPN", "NOUN", "SCONJ",
+         "DET", "NOUN", "AUX", "ADJ"],
+        ["democrat", "say", "the", "victory", "on", "election", "day", "show",
+         "that", "the", "door", "be", "open"],
+    )  # fmt: skip
+    report = misparsed_object_clause(doc[1])
+    assert report is not None and report.i == 3
+    # and "on ... show" holds a clause, so it is no framing ("on the show") to cut
+    from newsbeam.transforms.quotes.context import Context
+    from newsbeam.transforms.quotes.indirect import clause_span
+
+    start, end = clause_span(Context(doc, doc.text), list(report.subtree))
+    assert (
+        doc.text[start:end]
+        == "the victories on Election Day show that the door is open"
+    )

@@ -107,6 +107,8 @@ def _without_framing(ctx: Context, tokens: list[Token]) -> list[Token]:
             if noun is None or noun.lemma_.lower() not in SPEECH_EVENTS:
                 continue
         end = token.right_edge.i
+        if any(t.dep_ == "mark" for t in tokens[position:] if t.i <= end):
+            continue  # "on Election Day show that ...": a clause is no framing
         if all(t.is_punct for t in tokens[position:] if t.i > end):
             return tokens[:position]  # the phrase ends the clause
     return tokens
@@ -171,7 +173,11 @@ def _in_relative_clause(token: Token, top: Token) -> bool:
     """Whether a word sits in a relative clause or a participle phrase below
     ``top``: such clauses describe a noun; they are not what was said."""
     while token.i != top.i:
-        if token.dep_ in ("relcl", "acl"):
+        if token.dep_ == "relcl" or (
+            # a clause opened by the conjunction "that" completes its noun ("show
+            # that the door is open", the verb read as a noun); it is no relative
+            token.dep_ == "acl" and not any(c.dep_ == "mark" for c in token.children)
+        ):
             return True
         token = token.head
     return False
