@@ -102,13 +102,13 @@ def _without_framing(ctx: Context, tokens: list[Token]) -> list[Token]:
         if token.i not in ctx.framing or token.dep_ != "prep":
             continue
         preposition = token.lower_
+        end = token.right_edge.i
         if preposition in FRAMING_PREPOSITIONS:
             noun = next((c for c in token.children if c.dep_ == "pobj"), None)
             if noun is None or noun.lemma_.lower() not in SPEECH_EVENTS:
                 continue
-        end = token.right_edge.i
-        if any(t.dep_ == "mark" for t in tokens[position:] if t.i <= end):
-            continue  # "on Election Day show that ...": a clause is no framing
+            if any(t.dep_ == "mark" for t in tokens[position:] if t.i <= end):
+                continue  # "on Election Day show that ...": a clause, no framing
         if all(t.is_punct for t in tokens[position:] if t.i > end):
             return tokens[:position]  # the phrase ends the clause
     return tokens
