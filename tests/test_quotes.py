@@ -1017,3 +1017,19 @@ def test_a_that_clause_under_a_misread_noun_is_still_the_report():
         doc.text[start:end]
         == "the victories on Election Day show that the door is open"
     )
+
+
+@pytest.mark.model
+def test_according_to_inside_its_clause_leaves_the_content_in_two_pieces(nlp):
+    """ "The fire, according to the brigade, started in the kitchen": what the
+    brigade said is on both sides of the cue."""
+    text, findings = run(
+        nlp,
+        "Firefighters were called to the house at 3am.\n\nThe fire, according to "
+        "the city's fire brigade, started in the kitchen.",
+    )
+    finding = find(findings, "started in the kitchen")
+    assert [text[a:b] for a, b in finding.segments] == [
+        "The fire",
+        "started in the kitchen",
+    ]

@@ -235,7 +235,7 @@ def _add_reports(ctx: Context, direct: list[Attribution]) -> list[Attribution]:
         speaker = resolve(ctx, cue.subject) if cue.subject is not None else None
         if speaker is None:
             speaker = next((d.speaker for d in absorbed if d.speaker), None)
-        segments = [span]
+        segments = list(cue.parts) or [span]
         for d in same_cue:
             segments.extend(d.segments)
         segments = _union(segments)

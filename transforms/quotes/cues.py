@@ -202,6 +202,7 @@ class Cue:
     subject: Token | None
     rule: str
     anchor: int  # character offset of the cue word, for ordering
+    parts: tuple[tuple[int, int], ...] = ()  # the content's pieces around the cue
 
 
 def find_cue(tokens: Iterable[Token], ctx: Context, rule: str) -> Cue | None:

@@ -283,16 +283,24 @@ def indirect_quotes(ctx: Context) -> list[tuple[tuple[int, int], Cue, Token]]:
             if token.head.lower_ == "to":
                 phrase |= {t.i for t in token.head.subtree}
             clause = [t for t in head.subtree if t.i not in phrase]
-            if token.i > head.i:  # "..., according to X."
-                clause = [t for t in clause if t.i < token.i]
-            else:
-                last = max(phrase)
-                clause = [t for t in clause if t.i > last] or clause
             p_start, p_end = ctx.paragraphs[ctx.paragraph_of(token.idx)]
             clause = [t for t in clause if p_start <= t.idx < p_end]
-            span = clause_span(ctx, clause)
+            cue = Cue("according to", source, "", 0)
+            if token.i > head.i:  # "..., according to X."
+                span = clause_span(ctx, [t for t in clause if t.i < token.i])
+            else:
+                last = max(phrase)
+                before = [t for t in clause if t.i < token.i]
+                after = [t for t in clause if t.i > last]
+                span = clause_span(ctx, after or clause)
+                lead = clause_span(ctx, before) if after else None
+                if span is not None and lead is not None:
+                    # "The attack, according to police, began at dawn": the
+                    # content is on both sides of the cue, in two pieces.
+                    cue.parts = (lead, span)
+                    span = (lead[0], span[1])
             if span is not None:
-                found.append((span, Cue("according to", source, "", 0), token))
+                found.append((span, cue, token))
             continue
         if token.pos_ == "NOUN" and token.lemma_.lower() in CUE_NOUNS:
             report = _noun_report(ctx, token)
