@@ -773,3 +773,263 @@ def test_misparsed_object_of_any_reporting_verb_is_the_report():
         ["they", "announce", "the", "site", "that", "would", "be", "give"],
     )
     assert misparsed_object_clause(doc[1]) is None
+
+
+@pytest.mark.model
+def test_context_index_lookups_agree_with_the_tokens(nlp):
+    """The Context reads sentences, heads, subjects, role words and cue candidates
+    from arrays; each must say what the Token objects say, word by word."""
+    from newsbeam.transforms.quotes.context import Context
+    from newsbeam.transforms.quotes.cues import is_cue_verb
+    from newsbeam.transforms.quotes.lexicon import CUE_NOUNS, ROLE_NOUNS, SPEAKER_DEPS
+
+    text = (
+        HEADLINE + "Say what you will, the Finance Minister said on Monday that "
+        "taxes would rise. According to the ministry, the claim that rents fell "
+        "is wrong; a study - one of many - says so.\n\nA spokeswoman for the port "
+        'pointed out that ships were late. "We are sorry," she added. Officials '
+        "Said the storm had passed, and warned that roads were closed!"
+    )
+    doc = nlp(text)
+    ctx = Context(doc, text)
+    assert len(ctx.sentence_starts) > 3
+    for token in doc:
+        assert ctx.sentence_of(token.i) == (token.sent.start, token.sent.end)
+        assert ctx.heads[token.i] == token.head.i
+        role = token.lemma_.lower() in ROLE_NOUNS and token.pos_ in ("NOUN", "PROPN")
+        assert ctx.role_words.get(token.i) == (token.lemma_.lower() if role else None)
+        may_be_cue = (
+            is_cue_verb(token)
+            or token.lower_ == "according"
+            or (token.pos_ == "NOUN" and token.lemma_.lower() in CUE_NOUNS)
+        )
+        if may_be_cue and (token.pos_ != "NOUN" or token.lower_.startswith("claim")):
+            assert token.i in ctx.cue_candidates, token.text
+        stop = token.text in (";", "-", "—", "–") and bool(token.whitespace_)
+        assert (token.i in ctx.clause_stops) == stop
+        assert (token.i in ctx.paragraph_breaks) == ("\n\n" in token.text)
+        assert (token.i in ctx.clauses_joined) == (token.dep_ in ("advcl", "conj"))
+        assert (token.i in ctx.sentence_ends) == (token.text in (".", "!", "?"))
+    assert ctx.paragraph_breaks and ctx.sentence_ends
+    subjects = [t.i for t in doc if t.dep_ in SPEAKER_DEPS]
+    assert subjects and ctx.subjects_between(0, len(doc)) == subjects
+    assert {"said", "pointed", "According", "added"} <= {
+        doc[i].text for i in ctx.cue_candidates
+    }
+    assert "taxes" not in {doc[i].text for i in ctx.cue_candidates}
+
+
+def test_a_complement_in_the_next_paragraph_is_not_the_cues():
+    """Headlines and standfirsts have no full stop, so the parser may hang the next
+    paragraph's clause on a cue as a second complement; the report is the one in
+    the cue's own paragraph ("Dealer says he met him once")."""
+    words = ["A", "headline", "\n\n", "Dealer", "says", "he", "met", "him", "once",
+             "\n\n", "Police", "said", "little"]  # fmt: skip
+    doc = Doc(
+        spacy.blank("en").vocab,
+        words=words,
+        spaces=[True, False, False, True, True, True, True, True, False, False,
+                True, True, False],
+        heads=[1, 4, 1, 4, 4, 6, 4, 6, 6, 8, 11, 4, 11],
+        deps=["det", "npadvmod", "dep", "nsubj", "ROOT", "nsubj", "ccomp", "dobj",
+              "advmod", "dep", "nsubj", "ccomp", "dobj"],
+        pos=["DET", "NOUN", "SPACE", "NOUN", "VERB", "PRON", "VERB", "PRON", "ADV",
+             "SPACE", "NOUN", "VERB", "ADJ"],
+        lemmas=["a", "headline", "\n\n", "dealer", "say", "he", "meet", "he", "once",
+                "\n\n", "police", "say", "little"],
+    )  # fmt: skip
+    [finding] = extract_quotes(doc)
+    assert finding.quote == "he met him once"
+    assert finding.speaker_text == "Dealer"
+
+
+@pytest.mark.model
+def test_a_role_noun_finds_the_person_named_with_its_title(nlp):
+    """ "The senator" is the person introduced as "Sen. Maria Lopez": titles stand
+    for their role nouns ("Rep." for the congressman, "Gov." for the governor)."""
+    text, findings = run(
+        nlp,
+        "Sen. Maria Lopez (D-NM) told reporters on Tuesday that she would oppose "
+        "the bill.\n\nThe senator later said the cuts would hurt small farms.",
+    )
+    assert antecedent(text, find(findings, "hurt small farms")) == "Maria Lopez"
+
+
+def _words_doc(words, heads, deps, pos, ents, lemmas=None):
+    return Doc(
+        spacy.blank("en").vocab,
+        words=words,
+        heads=heads,
+        deps=deps,
+        pos=pos,
+        ents=ents,
+        lemmas=lemmas or [w.lower() for w in words],
+    )
+
+
+def test_a_date_after_the_verb_is_never_its_speaker():
+    """ "Okafor (D) told reporters on Tuesday that ..." with the subject misattached:
+    the name before the verb speaks, not the date after it."""
+    from newsbeam.transforms.quotes.cues import cue_subject
+
+    doc = _words_doc(
+        ["Okafor", "(", "D", ")", "told", "reporters", "on", "Tuesday", "that",
+         "she", "left"],
+        [4, 0, 0, 0, 4, 4, 4, 6, 10, 10, 4],
+        ["npadvmod", "punct", "appos", "punct", "ROOT", "dobj", "prep", "pobj",
+         "mark", "nsubj", "ccomp"],
+        ["PROPN", "PUNCT", "PROPN", "PUNCT", "VERB", "NOUN", "ADP", "PROPN",
+         "SCONJ", "PRON", "VERB"],
+        ["B-PERSON", "O", "O", "O", "O", "O", "O", "B-DATE", "O", "O", "O"],
+    )  # fmt: skip
+    assert cue_subject(doc[4]).text == "Okafor"
+
+
+def test_a_name_inside_a_relative_clause_is_not_the_speaker():
+    """ "Taylor, who said he backs Trump, said ...", the subject misattached: Trump
+    is the relative clause's object; Taylor speaks."""
+    from newsbeam.transforms.quotes.cues import cue_subject
+
+    doc = _words_doc(
+        ["Taylor", ",", "who", "said", "he", "backs", "Trump", ",", "said", "the",
+         "vote", "was", "fair"],
+        [8, 0, 3, 0, 5, 3, 5, 8, 8, 10, 11, 8, 11],
+        ["dep", "punct", "nsubj", "relcl", "nsubj", "ccomp", "dobj", "punct",
+         "ROOT", "det", "nsubj", "ccomp", "acomp"],
+        ["PROPN", "PUNCT", "PRON", "VERB", "PRON", "VERB", "PROPN", "PUNCT",
+         "VERB", "DET", "NOUN", "AUX", "ADJ"],
+        ["B-PERSON", "O", "O", "O", "O", "O", "B-PERSON", "O", "O", "O", "O", "O",
+         "O"],
+    )  # fmt: skip
+    assert cue_subject(doc[8]).text == "Taylor"
+
+
+def test_a_titled_name_the_ner_mislabelled_introduces_a_role():
+    """ "Mayor Giulia Ricci" tagged as a work of art still tells who the mayor is."""
+    from newsbeam.transforms.quotes.context import Context
+
+    doc = _words_doc(
+        ["Quake", "\n\n", "Mayor", "Giulia", "Ricci", "spoke"],
+        [0, 0, 4, 4, 5, 5],
+        ["ROOT", "dep", "compound", "compound", "nsubj", "ROOT"],
+        ["NOUN", "SPACE", "PROPN", "PROPN", "PROPN", "VERB"],
+        ["O", "O", "B-WORK_OF_ART", "I-WORK_OF_ART", "I-WORK_OF_ART", "O"],
+    )
+    ctx = Context(doc, doc.text)
+    start = doc[3].idx
+    assert ctx.role_holder("mayor", len(doc.text)) == (start, doc[4].idx + 5)
+
+
+@pytest.mark.model
+def test_the_reporters_framing_is_not_part_of_the_report(nlp):
+    """Where and amid what something was said belongs to the cue, even when the
+    parser hangs it on the reported clause."""
+    text, findings = run(
+        nlp,
+        "The governor said the bank was close to the end of its rate rises in an "
+        "interview with a Madrid newspaper.\n\nThe minister warned that prices "
+        "would rise further, amid signs that wages are falling behind.",
+    )
+    assert find(findings, "the bank was").quote == (
+        "the bank was close to the end of its rate rises"
+    )
+    assert find(findings, "prices would").quote == "prices would rise further"
+
+
+@pytest.mark.model
+def test_a_speech_verb_without_a_clause_does_not_end_a_report(nlp):
+    """ "after the port operator agreed to a new pay deal" is part of what the union
+    said: "agreed" reports nothing there, so the report is not cut before it."""
+    text, findings = run(
+        nlp,
+        "Dock workers have called off a planned strike after the port operator "
+        "agreed to a new pay deal, the union said.",
+    )
+    assert find(findings, "Dock workers").quote.endswith("agreed to a new pay deal")
+
+
+def test_a_speakers_name_is_kept_without_its_title():
+    """ "President Okafor said" speaks as Okafor: the title is no part of the name
+    (the NER missed it, so the name is the run of proper nouns)."""
+    doc = _words_doc(
+        ["News", "\n\n", "President", "Okafor", "said", "the", "plan", "failed"],
+        [0, 0, 3, 4, 4, 6, 7, 4],
+        ["ROOT", "dep", "compound", "nsubj", "ROOT", "det", "nsubj", "ccomp"],
+        ["NOUN", "SPACE", "PROPN", "PROPN", "VERB", "DET", "NOUN", "VERB"],
+        ["O"] * 8,
+        ["news", "\n\n", "President", "Okafor", "say", "the", "plan", "fail"],
+    )
+    [finding] = extract_quotes(doc)
+    assert antecedent(doc.text, finding) == "Okafor"
+    assert finding.speaker_text == "President Okafor"
+
+
+@pytest.mark.model
+def test_who_was_urged_is_part_of_the_report(nlp):
+    """ "urged all residents to stay indoors": PARC's content is the object and
+    its infinitive, not the infinitive alone."""
+    text, findings = run(nlp, "The mayor urged all residents to stay indoors.")
+    assert find(findings, "stay indoors").quote == "all residents to stay indoors"
+
+
+def test_a_lower_case_person_is_no_antecedent_for_a_pronoun():
+    """The NER's "the lorry" as PERSON is no one "she" can stand for."""
+    doc = _words_doc(
+        ["News", "\n\n", "Police", "found", "the", "lorry", ".", "She", "said",
+         "it", "was", "empty"],
+        [0, 0, 3, 3, 5, 3, 3, 8, 8, 10, 8, 10],
+        ["ROOT", "dep", "nsubj", "ROOT", "det", "dobj", "punct", "nsubj", "ROOT",
+         "nsubj", "ccomp", "acomp"],
+        ["NOUN", "SPACE", "NOUN", "VERB", "DET", "NOUN", "PUNCT", "PRON", "VERB",
+         "PRON", "AUX", "ADJ"],
+        ["O", "O", "O", "O", "O", "B-PERSON", "O", "O", "O", "O", "O", "O"],
+        ["news", "\n\n", "police", "find", "the", "lorry", ".", "she", "say", "it",
+         "be", "empty"],
+    )  # fmt: skip
+    [finding] = extract_quotes(doc)
+    assert finding.speaker_text == "She"
+    assert antecedent(doc.text, finding) == ""
+
+
+def test_a_that_clause_under_a_misread_noun_is_still_the_report():
+    # "said the victories on Election Day show that the door is open", with "show"
+    # read as a noun and its that-clause hung on it as an acl: a clause opened by
+    # the conjunction "that" is no relative clause, so the object holds a report.
+    doc = _parsed(
+        ["Democrats", "said", "the", "victories", "on", "Election", "Day", "show",
+         "that", "the", "door", "is", "open"],
+        [1, 1, 3, 1, 3, 6, 7, 4, 11, 10, 11, 7, 11],
+        ["nsubj", "ROOT", "det", "dobj", "prep", "compound", "compound", "pobj",
+         "mark", "det", "nsubj", "acl", "acomp"],
+        ["PROPN", "VERB", "DET", "NOUN", "ADP", "PROPN", "PROPN", "NOUN", "SCONJ",
+         "DET", "NOUN", "AUX", "ADJ"],
+        ["democrat", "say", "the", "victory", "on", "election", "day", "show",
+         "that", "the", "door", "be", "open"],
+    )  # fmt: skip
+    report = misparsed_object_clause(doc[1])
+    assert report is not None and report.i == 3
+    # and "on ... show" holds a clause, so it is no framing ("on the show") to cut
+    from newsbeam.transforms.quotes.context import Context
+    from newsbeam.transforms.quotes.indirect import clause_span
+
+    start, end = clause_span(Context(doc, doc.text), list(report.subtree))
+    assert (
+        doc.text[start:end]
+        == "the victories on Election Day show that the door is open"
+    )
+
+
+@pytest.mark.model
+def test_according_to_inside_its_clause_leaves_the_content_in_two_pieces(nlp):
+    """ "The fire, according to the brigade, started in the kitchen": what the
+    brigade said is on both sides of the cue."""
+    text, findings = run(
+        nlp,
+        "Firefighters were called to the house at 3am.\n\nThe fire, according to "
+        "the city's fire brigade, started in the kitchen.",
+    )
+    finding = find(findings, "started in the kitchen")
+    assert [text[a:b] for a, b in finding.segments] == [
+        "The fire",
+        "started in the kitchen",
+    ]

@@ -18,7 +18,6 @@ from newsbeam.transforms.quotes.lexicon import (
     NO_SPAN,
     QUOTE_MARKS,
     SHORT_QUOTE_WORDS,
-    SPEAKER_DEPS,
     WORD_RE,
 )
 from newsbeam.transforms.quotes.marks import Marked
@@ -201,20 +200,24 @@ def _add_reports(ctx: Context, direct: list[Attribution]) -> list[Attribution]:
     ("joking that 300 Bentleys were sold, "not, I believe, to ...") joins it.
     """
     text = ctx.text
-    kept = list(direct)
+    # Each attribution with the lowest start and the highest end of its segments,
+    # so that most of them are ruled out without a look at every segment.
+    kept = [(d, *_reach(d)) for d in direct]
     for span, cue, token in indirect_quotes(ctx):
-        if any(a - 2 <= span[0] < b for d in kept for a, b in d.segments):
+        if any(
+            lo - 2 <= span[0] < hi and any(a - 2 <= span[0] < b for a, b in d.segments)
+            for d, lo, hi in kept
+        ):
             continue  # the clause starts inside a quote: the quote is the report
         if any(
             d.rule.startswith("indirect") and d.start < span[1] and span[0] < d.end
-            for d in kept
+            for d, _lo, _hi in kept
         ):
             continue  # two reports cannot share words: a misparse, keep the first
         inside = [
             d
-            for d in kept
-            if d.kind != "indirect"
-            and all(span[0] - 2 <= a and b <= span[1] + 2 for a, b in d.segments)
+            for d, lo, hi in kept
+            if span[0] - 2 <= lo and hi <= span[1] + 2 and d.kind != "indirect"
         ]
         own_words = [
             w
@@ -225,25 +228,33 @@ def _add_reports(ctx: Context, direct: list[Attribution]) -> list[Attribution]:
             continue  # 'said that "..."': the clause is nothing but the quote
         same_cue = [
             d
-            for d in kept
-            if d not in inside and d.kind != "indirect" and d.cue_at == token.idx
+            for d, _lo, _hi in kept
+            if d.cue_at == token.idx and d.kind != "indirect" and d not in inside
         ]
         absorbed = inside + same_cue
         speaker = resolve(ctx, cue.subject) if cue.subject is not None else None
         if speaker is None:
             speaker = next((d.speaker for d in absorbed if d.speaker), None)
-        segments = [span]
+        segments = list(cue.parts) or [span]
         for d in same_cue:
             segments.extend(d.segments)
         segments = _union(segments)
         kind = "mixed" if absorbed else "indirect"
         rule = cue.rule or "indirect.according_to"
-        kept = [d for d in kept if d not in absorbed]
-        kept.append(
-            Attribution(segments, kind, cue.cue, token.idx, speaker, rule, 0.7,
-                        ctx.paragraph_of(span[0]))
-        )  # fmt: skip
-    return kept
+        if absorbed:
+            kept = [entry for entry in kept if entry[0] not in absorbed]
+        report = Attribution(segments, kind, cue.cue, token.idx, speaker, rule, 0.7,
+                             ctx.paragraph_of(span[0]))  # fmt: skip
+        kept.append((report, *_reach(report)))
+    return [d for d, _lo, _hi in kept]
+
+
+def _reach(attribution: Attribution) -> tuple[int, int]:
+    """The lowest start and the highest end of an attribution's segments."""
+    return (
+        min(a for a, _b in attribution.segments),
+        max(b for _a, b in attribution.segments),
+    )
 
 
 def _outside(text: str, span: tuple[int, int], quotes: list[Attribution]) -> str:
@@ -271,12 +282,12 @@ def _union(segments: list[tuple[int, int]]) -> list[tuple[int, int]]:
 def _previous_sentence_subject(ctx: Context, marked: Marked) -> Token | None:
     """The subject of the sentence just before a quote in the same paragraph, for a
     quote that follows "Cornyn issued a statement." or "Why did she want to go?"."""
-    tokens = ctx.tokens_between(ctx.paragraphs[marked.paragraph][0], marked.open_mark)
+    tokens = ctx.token_range(ctx.paragraphs[marked.paragraph][0], marked.open_mark)
     if not tokens:
         return None
-    sentence = tokens[-1].sent
-    for token in sentence:
-        main = token.dep_ in SPEAKER_DEPS and token.head.dep_ == "ROOT"
+    for i in ctx.subjects_between(*ctx.sentence_of(tokens[-1])):
+        token = ctx.doc[i]
+        main = token.head.dep_ == "ROOT"
         if main and not ctx.quoted[token.i] and speaker_ok(ctx, token):
             return token
     return None
@@ -293,11 +304,12 @@ def _introducing_subject(ctx: Context, marked: Marked) -> Token | None:
     q_start, q_end = ctx.paragraphs[marked.paragraph - 1]
     if any(mark in ctx.text[q_start:q_end] for mark in QUOTE_MARKS):
         return None
-    tokens = ctx.tokens_between(q_start, q_end)
+    tokens = ctx.token_range(q_start, q_end)
     if not tokens:
         return None
-    for token in tokens[-1].sent:
-        if token.dep_ not in SPEAKER_DEPS or token.head.dep_ != "ROOT":
+    for i in ctx.subjects_between(*ctx.sentence_of(tokens[-1])):
+        token = ctx.doc[i]
+        if token.head.dep_ != "ROOT":
             continue
         person = token.ent_type_ == "PERSON" or token.lower_ in ("he", "she")
         person = person or (token.pos_ == "PROPN" and token.ent_type_ != "ORG")

@@ -9,15 +9,17 @@ import numpy as np
 from newsbeam.transforms.quotes.cues import is_cue_verb
 from newsbeam.transforms.quotes.lexicon import (
     CUE_NOUNS,
+    FRAMING_PREPOSITIONS,
     GENDERED_WORDS,
     GENERIC_ORG_NOUNS,
     NO_SPAN,
     ROLE_NOUNS,
     SPEAKER_DEPS,
+    SPEECH_VERBS,
 )
 from newsbeam.transforms.quotes.marks import paragraph_spans
-from spacy.strings import hash_string
-from spacy.symbols import AUX, PRON, PROPN, VERB
+from spacy.strings import get_string_id, hash_string
+from spacy.symbols import AUX, IDS, NOUN, PRON, PROPN, VERB
 from spacy.tokens import Doc, Span, Token
 
 if TYPE_CHECKING:
@@ -35,7 +37,20 @@ SOURCE_WORDS = np.array(
 )
 
 
-_GENDERED_HASHES = np.array([hash_string(w) for w in GENDERED_WORDS], dtype=np.uint64)
+# Dependency labels are symbols: their ids are small numbers, not string hashes.
+_SUBJECT_DEPS = np.array([IDS[d] for d in SPEAKER_DEPS], dtype=np.uint64)
+_JOINING_DEPS = [get_string_id(d) for d in ("advcl", "conj")]
+_ACCORDING = hash_string("according")
+_FRAMING_HASHES = frozenset(
+    hash_string(w) for w in (*FRAMING_PREPOSITIONS, "amid", "amidst")
+)
+_ROLE_HASHES = frozenset(hash_string(w) for w in ROLE_NOUNS)
+_DASHES = [get_string_id(d) for d in ("-", "—", "–")]
+_SEMICOLON = get_string_id(";")
+_FULL_STOPS = [get_string_id(d) for d in (".", "!", "?")]
+_SOURCE_WORD_SET = frozenset(SOURCE_WORDS.tolist())
+
+_GENDERED_HASH_SET = frozenset(hash_string(w) for w in GENDERED_WORDS)
 _VOTING_DEPS = np.array(
     [hash_string(d) for d in ("nsubj", "nsubjpass", "poss")], dtype=np.uint64
 )
@@ -53,19 +68,86 @@ class Context:
         # The rules scan every token for a few kinds of word; reading attributes
         # as arrays spares a Token object per look, which costs more than the look
         # (and the hashes stay in NumPy: a list of 64-bit ints is slow to build).
-        idx, pos, tag, lower = doc.to_array(["IDX", "POS", "TAG", "LOWER"]).T
+        attributes = ["IDX", "POS", "TAG", "LOWER", "LEMMA", "DEP", "SENT_START"]
+        attributes += ["HEAD", "SPACY"]
+        idx, pos, tag, lower, lemma, dep, sent_start, head, spaced = doc.to_array(
+            attributes
+        ).T
+        self._lower, self._pos, self._dep = lower, pos, dep  # for the gender votes
         self.token_starts = idx.tolist()
+        # Each token's head as an index (HEAD is an offset, stored unsigned).
+        self.heads = (np.arange(len(doc)) + head.astype(np.int64)).tolist()
         self.proper_nouns = np.flatnonzero(pos == PROPN).tolist()
-        self.cue_candidates = np.flatnonzero(  # where a cue or "according to" may be
-            np.isin(pos, CUE_POS)
-            | np.isin(tag, CUE_TAGS)
-            | np.isin(lower, SOURCE_WORDS)
+        # Sentences and subjects as indices: Token.sent walks the sentence and a
+        # Token per word costs more than the rules' look at it.
+        self.sentence_starts = np.flatnonzero(sent_start == 1).tolist()
+        self.subjects = np.flatnonzero(
+            (dep == _SUBJECT_DEPS[0]) | (dep == _SUBJECT_DEPS[1])
         ).tolist()
+        # Where a cue or "according to" may be: a speech verb (``is_cue_verb``'s
+        # look-up, on the lemma), a cue noun, or "according"; any other token is
+        # neither cue nor source, and a Token made for it would be wasted.
+        verbal = (pos == VERB) | (pos == AUX)
+        for tag_hash in CUE_TAGS:
+            verbal |= tag == tag_hash
+        nominal = (pos == NOUN) | (pos == PROPN)
+        kinds = _lemma_kinds(doc, lemma, verbal | nominal)
+        candidates = (verbal & (kinds & _SPEECH > 0)) | (lower == _ACCORDING)
+        for i in np.flatnonzero((pos == NOUN) & (kinds & _CUE_NOUN > 0)).tolist():
+            candidates[i] |= verbal[i] or int(lower[i]) in _SOURCE_WORD_SET
+        self.cue_candidates = np.flatnonzero(candidates).tolist()
+        # Role words ("minister", "spokesman") by index, with their lemma.
+        roles = np.flatnonzero(nominal & (kinds & _ROLE > 0))
+        strings = doc.vocab.strings
+        self.role_words = {
+            i: strings[h].lower()
+            for i, h in zip(roles.tolist(), lemma[roles].tolist(), strict=True)
+        }
+        # What ends a reported clause (``indirect.clause_span``): a semicolon or a
+        # dash with a space after it, a paragraph break; where a report may nest.
+        dashes = (lower == _DASHES[0]) | (lower == _DASHES[1]) | (lower == _DASHES[2])
+        spaced_dashes = dashes & (spaced == 1)
+        self.spaced_dashes = set(np.flatnonzero(spaced_dashes).tolist())
+        self.clause_stops = set(
+            np.flatnonzero(
+                spaced_dashes | ((lower == _SEMICOLON) & (spaced == 1))
+            ).tolist()
+        )
+        self.paragraph_breaks = set()  # tokens holding a blank line
+        at = self.text.find("\n\n")
+        while at >= 0:
+            i = bisect_right(self.token_starts, at) - 1
+            if i >= 0 and "\n\n" in doc[i].text:
+                self.paragraph_breaks.add(i)
+            at = self.text.find("\n\n", at + 1)
+        # Role words as written and prepositions that may frame a report ("in",
+        # "amid"), in one pass: np.isin sorts, which costs more for a few words.
+        self.role_lowers: list[int] = []
+        self.framing: set[int] = set()
+        for i, h in enumerate(lower.tolist()):
+            if h in _ROLE_HASHES:
+                self.role_lowers.append(i)
+            elif h in _FRAMING_HASHES:
+                self.framing.add(i)
+        self.clauses_joined = set(  # advcl and conj: where a report may nest
+            np.flatnonzero(
+                (dep == _JOINING_DEPS[0]) | (dep == _JOINING_DEPS[1])
+            ).tolist()
+        )
+        # Where a cue's window around a quote stops: a sentence end before a quote,
+        # a sentence end or a semicolon after it (``direct``).
+        ends = (lower == _FULL_STOPS[0]) | (lower == _FULL_STOPS[1])
+        ends |= lower == _FULL_STOPS[2]
+        self.sentence_ends = np.flatnonzero(ends).tolist()
+        self.clause_ends = np.flatnonzero(ends | (lower == _SEMICOLON)).tolist()
+        self.phrases: dict[int, tuple[int, int]] = {}  # noun phrases, by head
+        self.sentence_subjects: dict[int, list[Token]] = {}  # by sentence start
+        self._quote_indices: dict[tuple[tuple[int, int], ...], list[int]] = {}
         self.ents = doc.ents  # a new tuple of Spans on every access: read it once
         self.ents_by_token: dict[int, Span] = {}
         for ent in self.ents:
-            for token in ent:
-                self.ents_by_token[token.i] = ent
+            for i in range(ent.start, ent.end):
+                self.ents_by_token[i] = ent
         self.headline_end = self.paragraphs[0][1] if self.paragraphs else 0
         self.roles = self._role_introductions()
         self.resolving: set[int] = set()  # guards pronoun chains against cycles
@@ -91,6 +173,29 @@ class Context:
         """The tokens that start at or after ``start`` and before ``end``."""
         span = self.token_range(start, end)
         return list(self.doc[span.start : span.stop])
+
+    def indices_in(self, parts: list[tuple[int, int]]) -> list[int]:
+        """The token indices of a quote's parts, found once per quote (the rules
+        read them several times). The list is shared: callers must not change it."""
+        key = tuple(parts)
+        indices = self._quote_indices.get(key)
+        if indices is None:
+            indices = [i for a, b in parts for i in self.token_range(a, b)]
+            self._quote_indices[key] = indices
+        return indices
+
+    def sentence_of(self, i: int) -> tuple[int, int]:
+        """The token range of the sentence holding token ``i`` (as ``Token.sent``)."""
+        starts = self.sentence_starts
+        at = bisect_right(starts, i)
+        start = starts[at - 1] if at > 0 else 0
+        end = starts[at] if at < len(starts) else len(self.doc)
+        return start, end
+
+    def subjects_between(self, start: int, end: int) -> list[int]:
+        """Indices of the subjects (nsubj, nsubjpass) among tokens start..end-1."""
+        first = bisect_left(self.subjects, start)
+        return self.subjects[first : bisect_left(self.subjects, end, first)]
 
     def clip(self, span: tuple[int, int], anchor: int) -> tuple[int, int]:
         """Keep a span inside the paragraph of ``anchor``: the parser does not know
@@ -120,11 +225,19 @@ class Context:
                             found.append((ent.start_char, grand.text.lower(), span))
             if root.dep_ == "appos" and root.head.pos_ in ("NOUN", "PROPN"):
                 found.append((ent.start_char, root.head.text.lower(), span))
-        # "Finance Minister Ana Torres" where the NER missed the name: a run of
-        # proper nouns whose words after the role word are the person.
-        for i in self.proper_nouns:
+        # "Finance Minister Ana Torres" where the NER missed the name or took the
+        # title into it, whatever label it gave ("Mayor Giulia Ricci" as a work of
+        # art): a run of proper nouns whose words after the role word are the
+        # person. A PERSON that starts after its title was found above. Only the
+        # heads of role words can head such a run.
+        heads = {self.heads[r] for r in self.role_lowers if self.heads[r] > r}
+        for i in sorted(heads.intersection(self.proper_nouns)):
             token = self.doc[i]
-            if token.dep_ == "compound" or i in self.ents_by_token:
+            ent = self.ents_by_token.get(i)
+            titled = ent is not None and self.doc[ent.start].lower_ in ROLE_NOUNS
+            if token.dep_ == "compound" or (
+                ent is not None and ent.label_ == "PERSON" and not titled
+            ):
                 continue
             run = [t for t in token.lefts if t.dep_ == "compound"] + [token]
             words = [t.lower_ for t in run]
@@ -223,17 +336,21 @@ class Context:
         # "Wilkins explained how Warhol ... She said" is about Wilkins. Read as arrays:
         # a Token per word of the article would cost more than the rest of the
         # extraction.
-        subjects = [e for e in persons if e.root.dep_ in ("nsubj", "nsubjpass")]
+        lower, pos, dep = self._lower, self._pos, self._dep
+        voting = dep == _VOTING_DEPS[0]
+        for label in _VOTING_DEPS[1:]:
+            voting |= dep == label
+        voting &= pos == PRON
+        pronouns = [
+            i
+            for i in np.flatnonzero(voting).tolist()
+            if int(lower[i]) in _GENDERED_HASH_SET
+        ]
+        sentences = self.sentence_starts
+        subjects = []  # Span.root is a walk: only when a pronoun votes
+        if pronouns:
+            subjects = [e for e in persons if e.root.dep_ in ("nsubj", "nsubjpass")]
         starts = [e.start for e in subjects]
-        lower, pos, dep, sent_start = self.doc.to_array(
-            ["LOWER", "POS", "DEP", "SENT_START"]
-        ).T
-        pronouns = np.flatnonzero(
-            np.isin(lower, _GENDERED_HASHES)
-            & (pos == PRON)
-            & np.isin(dep, _VOTING_DEPS)
-        ).tolist()
-        sentences = np.flatnonzero(sent_start == 1).tolist()
         for i in pronouns:
             before = bisect_left(starts, i) - 1
             if before < 0:
@@ -252,6 +369,38 @@ class Context:
             for key, (m, f) in votes.items()
             if max(m, f) >= 2 * min(m, f) and max(m, f) >= 1.0
         }
+
+
+# What a lemma is to the rules, as bits: a speech verb, a cue noun, a role noun.
+_SPEECH, _CUE_NOUN, _ROLE = 1, 2, 4
+_KINDS: dict[int, int] = {}  # lemma hash -> its bits, kept across documents
+_KINDS_KEPT = 200_000  # a bound on that memo (a news vocabulary stays well below)
+
+
+def _lemma_kinds(doc: Doc, lemma: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The lemma bits of the ``wanted`` tokens (0 elsewhere). The rules compare
+    lemmas lower-cased (the model's keep capitals: "Say" at a sentence start); a
+    hash names the same string in every vocab, so each lemma is looked up once per
+    process, not once per document."""
+    if len(_KINDS) > _KINDS_KEPT:
+        _KINDS.clear()
+    strings = doc.vocab.strings
+    chosen = np.flatnonzero(wanted)
+    found = []
+    for h in lemma[chosen].tolist():
+        kind = _KINDS.get(h)
+        if kind is None:
+            word = strings[h].lower()
+            kind = (
+                _SPEECH * (word in SPEECH_VERBS)
+                | _CUE_NOUN * (word in CUE_NOUNS)
+                | _ROLE * (word in ROLE_NOUNS)
+            )
+            _KINDS[h] = kind
+        found.append(kind)
+    kinds = np.zeros(len(lemma), dtype=np.uint8)
+    kinds[chosen] = found
+    return kinds
 
 
 def person_key(name: str) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from newsbeam.transforms.quotes.lexicon import (
+    NON_SPEAKER_LABELS,
     RELATIVE_PRONOUNS,
     SPEAKER_DEPS,
     SPEECH_VERBS,
@@ -63,22 +64,33 @@ def cue_subject(token: Token, quoted: list[bool] | None = None) -> Token | None:
         ):
             # "said KCNA": parsers sometimes attach an inverted subject as object.
             for child in current.rights:
-                if child.dep_ in ("dobj", "npadvmod", "attr", "dative", "appos") and (
-                    child.pos_ == "PROPN" or child.ent_type_
+                if (
+                    child.dep_ in ("dobj", "npadvmod", "attr", "dative", "appos")
+                    and (child.pos_ == "PROPN" or child.ent_type_)
+                    and child.ent_type_ not in NON_SPEAKER_LABELS
                 ):
                     return child
             doc = current.doc
             for index in range(current.i + 1, min(len(doc), current.i + 4)):
+                if doc[index].ent_type_ in NON_SPEAKER_LABELS:
+                    continue  # "told reporters on Tuesday": a date never speaks
                 if doc[index].ent_type_ == "PERSON" or doc[index].pos_ == "PROPN":
                     return doc[index]  # "..., said Aminata Sow, an economist"
             # "Speaking for the parents, Tom Molomby, SC, said": a misattached
-            # name just before the verb.
+            # name before the verb, back to the sentence start; not one inside a
+            # clause of its own ("Taylor, who has said he supports Trump, said").
             doc = current.doc
-            for index in range(current.i - 1, max(-1, current.i - 12), -1):
+            first = current.i
+            for index in range(current.i - 1, max(-1, current.i - 30), -1):
                 if doc[index].text in (".", "!", "?") or "\n" in doc[index].text:
                     break
-                if doc[index].ent_type_ == "PERSON" and doc[index].dep_ != "compound":
-                    return doc[index]
+                first = index
+            for index in range(current.i - 1, first - 1, -1):
+                token = doc[index]
+                if token.ent_type_ != "PERSON" or token.dep_ == "compound":
+                    continue
+                if not _in_clause_between(token, first, current.i):
+                    return token
             return None
         if current.dep_ not in (
             "conj", "advcl", "xcomp", "pcomp", "prep", "ccomp", "acl", "parataxis",
@@ -98,6 +110,26 @@ def cue_subject(token: Token, quoted: list[bool] | None = None) -> Token | None:
             head = head.head
         current = head
     return None
+
+
+def _in_clause_between(token: Token, first: int, last: int) -> bool:
+    """Whether ``token`` is an argument (subject, object) in a relative or
+    complement clause whose verb lies between ``first`` and ``last``: the name is
+    that clause's ("who has said he supports Trump"), not the sentence's. An
+    apposition or a loose noun phrase is how the parser misattaches the speaker
+    ("Speaking for the parents, Tom Molomby", "its chief executive, Alex Cobham"),
+    wherever it hangs."""
+    if token.dep_ not in ("nsubj", "nsubjpass", "dobj", "dative", "pobj", "attr"):
+        return False
+    current = token
+    for _ in range(12):
+        if current.dep_ in ("relcl", "ccomp", "xcomp", "acl"):
+            return True
+        head = current.head
+        if head.i == current.i or not first <= head.i < last:
+            return False
+        current = head
+    return False
 
 
 def speaker_of(ctx: Context, verb: Token) -> Token | None:
@@ -170,6 +202,7 @@ class Cue:
     subject: Token | None
     rule: str
     anchor: int  # character offset of the cue word, for ordering
+    parts: tuple[tuple[int, int], ...] = ()  # the content's pieces around the cue
 
 
 def find_cue(tokens: Iterable[Token], ctx: Context, rule: str) -> Cue | None:

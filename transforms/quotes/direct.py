@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 from newsbeam.transforms.quotes.context import Context
 from newsbeam.transforms.quotes.cues import (
     Cue,
@@ -26,43 +28,41 @@ from spacy.tokens import Token
 def _window_after(ctx: Context, marked: Marked, limit_char: int) -> list[Token]:
     """Tokens after a closing mark up to the end of that sentence or the next quote."""
     p_end = ctx.paragraphs[ctx.paragraph_of(marked.close_mark)][1]
-    end = min(p_end, limit_char)
-    tokens = []
-    for index in ctx.token_range(marked.close_mark + 1, end):  # Tokens made as needed
-        token = ctx.doc[index]
-        if token.text in (".", "!", "?", ";") or len(tokens) >= MAX_CUE_TOKENS:
-            break
-        tokens.append(token)
-    return tokens
+    window = ctx.token_range(marked.close_mark + 1, min(p_end, limit_char))
+    stops = ctx.clause_ends
+    at = bisect_left(stops, window.start)
+    stop = stops[at] if at < len(stops) else window.stop
+    end = min(window.stop, stop, window.start + MAX_CUE_TOKENS)
+    return [ctx.doc[i] for i in range(window.start, end)]
 
 
 def _window_before(ctx: Context, marked: Marked, limit_char: int) -> list[Token]:
     """Tokens before an opening mark back to the previous sentence end or quote."""
     p_start = ctx.paragraphs[marked.paragraph][0]
-    start = max(p_start, limit_char)
-    kept: list[Token] = []
-    for index in reversed(ctx.token_range(start, marked.open_mark)):
-        token = ctx.doc[index]
-        if token.text in (".", "!", "?") or len(kept) >= MAX_CUE_TOKENS:
-            break
-        kept.append(token)
-    return kept  # nearest first
+    window = ctx.token_range(max(p_start, limit_char), marked.open_mark)
+    stops = ctx.sentence_ends
+    at = bisect_left(stops, window.stop) - 1
+    begin = stops[at] + 1 if at >= 0 and stops[at] >= window.start else window.start
+    begin = max(begin, window.stop - MAX_CUE_TOKENS)
+    return [ctx.doc[i] for i in reversed(range(begin, window.stop))]  # nearest first
 
 
 def quote_tokens(ctx: Context, marked: Marked) -> list[Token]:
-    return [t for a, b in marked.parts for t in ctx.tokens_between(a, b)]
+    return [ctx.doc[i] for i in ctx.indices_in(marked.parts)]
 
 
 def is_naming(ctx: Context, marked: Marked) -> bool:
     """A quoted name or mention ("known as 'X'", "the words 'X'", a title)."""
-    tokens = quote_tokens(ctx, marked)
-    if not tokens:
+    indices = ctx.indices_in(marked.parts)
+    if not indices:
         return True
-    inside = {t.i for t in tokens}
+    inside = set(indices)
     p_start, p_end = ctx.paragraphs[marked.paragraph]
-    for token in tokens:
-        head = token.head
-        if head.i in inside or not p_start <= head.idx < p_end:
+    for i in indices:  # only the words whose head is outside the quote matter
+        if ctx.heads[i] in inside:
+            continue
+        head = ctx.doc[ctx.heads[i]]
+        if not p_start <= head.idx < p_end:
             continue  # the parser ran the headline into the quote: not a naming
         words = [head, head.head] if head.dep_ in ("prep", "agent") else [head]
         for word in words:
@@ -77,13 +77,13 @@ def is_naming(ctx: Context, marked: Marked) -> bool:
 
 def _governed_by_cue(ctx: Context, marked: Marked) -> Cue | None:
     """A speech verb (or "according to") that the quoted words hang from."""
-    tokens = quote_tokens(ctx, marked)
-    inside = {t.i for t in tokens}
+    indices = ctx.indices_in(marked.parts)
+    inside = set(indices)
     p_start, p_end = ctx.paragraphs[marked.paragraph]
-    for token in tokens:
-        if token.head.i in inside:
+    for i in indices:
+        if ctx.heads[i] in inside:
             continue
-        current = token.head
+        current = ctx.doc[ctx.heads[i]]
         for _ in range(8):
             if not p_start <= current.idx < p_end:
                 break  # the parser joined paragraphs; a cue never crosses them
@@ -196,8 +196,8 @@ def direct_quotes(ctx: Context) -> list[tuple[Marked, Cue | None, str]]:
     for marked in marks:
         if not marked.closed:
             _close_at_inline_cue(ctx, marked)
-        for token in quote_tokens(ctx, marked):
-            ctx.quoted[token.i] = True
+        for i in ctx.indices_in(marked.parts):
+            ctx.quoted[i] = True
     results: list[tuple[Marked, Cue | None, str]] = []
     index = 0
     while index < len(marks):

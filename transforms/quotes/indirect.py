@@ -15,6 +15,7 @@ from newsbeam.transforms.quotes.direct import word_count
 from newsbeam.transforms.quotes.lexicon import (
     CUE_NOUNS,
     FIRST_PERSON,
+    FRAMING_PREPOSITIONS,
     GROUP_NOUNS,
     NAMED_LABELS,
     NON_SOURCES,
@@ -23,6 +24,7 @@ from newsbeam.transforms.quotes.lexicon import (
     RELATIVE_PRONOUNS,
     ROLE_NOUNS,
     SPEAKER_DEPS,
+    SPEECH_EVENTS,
     STATEMENT_NOUNS,
     WEAK_VERBS,
     XCOMP_VERBS,
@@ -32,24 +34,29 @@ from spacy.tokens import Token
 # ------------------------------------------------------------------ indirect quotes
 
 
-def clause_span(tokens: list[Token]) -> tuple[int, int] | None:
+def clause_span(ctx: Context, tokens: list[Token]) -> tuple[int, int] | None:
     """The character span of a clause, without its leading "that" and edge punctuation.
 
     The clause stops where another report starts ("..., while Lavrov had said ...",
     "... and said ..."), or at a dash or semicolon that hangs a comment on it, since
     those are the reporter's words, not the speaker's; a pair of dashes around an
-    aside ("Kelly — now chief of staff — that ...") is part of the clause.
+    aside ("Kelly — now chief of staff — that ...") is part of the clause. (The
+    dashes, stops and joined clauses are the Context's index sets: a clause's words
+    are read once each, and mostly not at all.)
     """
     tokens = sorted(tokens, key=lambda t: t.i)
-    dashes = [t.i for t in tokens if t.text in ("-", "—", "–") and t.whitespace_]
+    indices = [t.i for t in tokens]
+    dashes = [i for i in indices if i in ctx.spaced_dashes]
     if tokens:
-        for position, token in enumerate(tokens):
+        for position, i in enumerate(indices):
             if position == 0:
                 continue
+            token = tokens[position]
             nested_report = (
-                is_cue_verb(token)
-                and token.dep_ in ("advcl", "conj")
+                i in ctx.clauses_joined
+                and is_cue_verb(token)
                 and token.lemma_.lower() not in WEAK_VERBS
+                and not _without_report(token)
                 and (
                     any(c.dep_ in SPEAKER_DEPS for c in token.children)
                     or (
@@ -61,17 +68,18 @@ def clause_span(tokens: list[Token]) -> tuple[int, int] | None:
                     )
                 )
             )
-            paired = token.i in dashes and dashes.index(token.i) % 2 == 0
-            aside = paired and len(dashes) > dashes.index(token.i) + 1
-            stop = token.text in (";", "-", "—", "–") and token.whitespace_
-            stop = stop and not aside and not (token.i in dashes and not paired)
-            if stop or "\n\n" in token.text:
+            paired = i in dashes and dashes.index(i) % 2 == 0
+            aside = paired and len(dashes) > dashes.index(i) + 1
+            stop = i in ctx.clause_stops
+            stop = stop and not aside and not (i in dashes and not paired)
+            if stop or i in ctx.paragraph_breaks:
                 tokens = tokens[:position]
                 break
             if nested_report:
                 cut = min(t.i for t in token.subtree)
                 tokens = [t for t in tokens if t.i < cut]
                 break
+    tokens = _without_framing(ctx, tokens)
     while tokens and (tokens[0].is_punct or tokens[0].dep_ == "mark"):
         if tokens[0].dep_ == "mark" and tokens[0].lower_ not in ("that",):
             break
@@ -83,6 +91,36 @@ def clause_span(tokens: list[Token]) -> tuple[int, int] | None:
     if not tokens:
         return None
     return tokens[0].idx, tokens[-1].idx + len(tokens[-1])
+
+
+def _without_framing(ctx: Context, tokens: list[Token]) -> list[Token]:
+    """A clause without the reporter's framing at its end: where and when it was
+    said ("... in an interview with El Diario", "during an event marking ...") or
+    what surrounded it ("..., amid warnings that ..."). The parser hangs such a
+    phrase on the reported verb; it belongs to the cue."""
+    for position, token in enumerate(tokens[1:], start=1):
+        if token.i not in ctx.framing or token.dep_ != "prep":
+            continue
+        preposition = token.lower_
+        end = token.right_edge.i
+        if preposition in FRAMING_PREPOSITIONS:
+            noun = next((c for c in token.children if c.dep_ == "pobj"), None)
+            if noun is None or noun.lemma_.lower() not in SPEECH_EVENTS:
+                continue
+            if any(t.dep_ == "mark" for t in tokens[position:] if t.i <= end):
+                continue  # "on Election Day show that ...": a clause, no framing
+        if all(t.is_punct for t in tokens[position:] if t.i > end):
+            return tokens[:position]  # the phrase ends the clause
+    return tokens
+
+
+def _without_report(verb: Token) -> bool:
+    """A speech verb used for something else than reporting: "the operator agreed
+    to a new pay deal", "warned of floods" take a noun, not a clause."""
+    return not any(
+        c.dep_ in ("ccomp", "xcomp", "dobj", "parataxis") or c.is_punct
+        for c in verb.children
+    )
 
 
 def _min_words(clause: list[Token]) -> int:
@@ -135,7 +173,11 @@ def _in_relative_clause(token: Token, top: Token) -> bool:
     """Whether a word sits in a relative clause or a participle phrase below
     ``top``: such clauses describe a noun; they are not what was said."""
     while token.i != top.i:
-        if token.dep_ in ("relcl", "acl"):
+        if token.dep_ == "relcl" or (
+            # a clause opened by the conjunction "that" completes its noun ("show
+            # that the door is open", the verb read as a noun); it is no relative
+            token.dep_ == "acl" and not any(c.dep_ == "mark" for c in token.children)
+        ):
             return True
         token = token.head
     return False
@@ -214,7 +256,7 @@ def _noun_report(
             source = source.head
     p_start, p_end = ctx.paragraphs[ctx.paragraph_of(noun.idx)]
     tokens = [t for t in clause.subtree if p_start <= t.idx < p_end]
-    span = clause_span(tokens)
+    span = clause_span(ctx, tokens)
     if span is None or word_count(ctx.text[span[0] : span[1]]) < _min_words(tokens):
         return None
     cue = Cue(noun.lemma_.lower(), source, "indirect.cue_noun", noun.idx)
@@ -225,9 +267,9 @@ def indirect_quotes(ctx: Context) -> list[tuple[tuple[int, int], Cue, Token]]:
     """Reported speech: complements of speech verbs and clauses "according to X"."""
     found = []
     for i in ctx.cue_candidates:  # any other token is neither cue nor source
-        token = ctx.doc[i]
-        if ctx.quoted[i] or token.idx < ctx.headline_end:
+        if ctx.quoted[i] or ctx.token_starts[i] < ctx.headline_end:
             continue
+        token = ctx.doc[i]
         source = according_to(token)
         if source is not None and token.lower_ == "according":
             head = token.head
@@ -241,16 +283,24 @@ def indirect_quotes(ctx: Context) -> list[tuple[tuple[int, int], Cue, Token]]:
             if token.head.lower_ == "to":
                 phrase |= {t.i for t in token.head.subtree}
             clause = [t for t in head.subtree if t.i not in phrase]
-            if token.i > head.i:  # "..., according to X."
-                clause = [t for t in clause if t.i < token.i]
-            else:
-                last = max(phrase)
-                clause = [t for t in clause if t.i > last] or clause
             p_start, p_end = ctx.paragraphs[ctx.paragraph_of(token.idx)]
             clause = [t for t in clause if p_start <= t.idx < p_end]
-            span = clause_span(clause)
+            cue = Cue("according to", source, "", 0)
+            if token.i > head.i:  # "..., according to X."
+                span = clause_span(ctx, [t for t in clause if t.i < token.i])
+            else:
+                last = max(phrase)
+                before = [t for t in clause if t.i < token.i]
+                after = [t for t in clause if t.i > last]
+                span = clause_span(ctx, after or clause)
+                lead = clause_span(ctx, before) if after else None
+                if span is not None and lead is not None:
+                    # "The attack, according to police, began at dawn": the
+                    # content is on both sides of the cue, in two pieces.
+                    cue.parts = (lead, span)
+                    span = (lead[0], span[1])
             if span is not None:
-                found.append((span, Cue("according to", source, "", 0), token))
+                found.append((span, cue, token))
             continue
         if token.pos_ == "NOUN" and token.lemma_.lower() in CUE_NOUNS:
             report = _noun_report(ctx, token)
@@ -260,11 +310,13 @@ def indirect_quotes(ctx: Context) -> list[tuple[tuple[int, int], Cue, Token]]:
         if not is_cue_verb(token):
             continue
         lemma = token.lemma_.lower()
+        p_start, p_end = ctx.paragraphs[ctx.paragraph_of(token.idx)]
         complement = None
-        for child in token.children:
-            if child.i > token.i and (
-                child.dep_ == "ccomp"
-                or (child.dep_ == "xcomp" and lemma in XCOMP_VERBS)
+        for child in token.rights:
+            if not child.idx < p_end:
+                break  # the parser ran on into the next paragraph: not this cue's
+            if child.dep_ == "ccomp" or (
+                child.dep_ == "xcomp" and lemma in XCOMP_VERBS
             ):
                 complement = child
         if complement is None:
@@ -274,11 +326,17 @@ def indirect_quotes(ctx: Context) -> list[tuple[tuple[int, int], Cue, Token]]:
                 or misparsed_object_clause(token)
             )
         subject = None
-        if token.dep_ != "parataxis":
-            subject = speaker_of(ctx, token)
         rule = "indirect.that_clause"
         if complement is not None:
+            if token.dep_ != "parataxis":
+                subject = speaker_of(ctx, token)
             clause = list(complement.subtree)
+            if complement.dep_ == "xcomp":
+                # "urged all Americans to stay away": who was urged is part of
+                # what was said, as PARC marks it.
+                for child in token.rights:
+                    if child.dep_ in ("dobj", "dative") and child.i < complement.i:
+                        clause = [*child.subtree, *clause]
             if any(
                 t.dep_ == "mark" and t.lower_ == "that" for t in complement.children
             ):
@@ -298,8 +356,13 @@ def indirect_quotes(ctx: Context) -> list[tuple[tuple[int, int], Cue, Token]]:
             rule = "indirect.parenthetical"
         else:
             continue
-        p_start, p_end = ctx.paragraphs[ctx.paragraph_of(token.idx)]
-        clause = [t for t in clause if p_start <= t.idx < p_end]
+        edges = ctx.token_range(p_start, p_end)
+        if not (  # a complement inside its paragraph is kept whole, unread
+            complement is not None
+            and edges.start <= complement.left_edge.i
+            and complement.right_edge.i < edges.stop
+        ):
+            clause = [t for t in clause if p_start <= t.idx < p_end]
         if not any(t.pos_ in ("VERB", "AUX") for t in clause):
             continue
         question = any(
@@ -311,7 +374,7 @@ def indirect_quotes(ctx: Context) -> list[tuple[tuple[int, int], Cue, Token]]:
             continue
         if not speaker_ok(ctx, subject):
             continue
-        span = clause_span(clause)
+        span = clause_span(ctx, clause)
         if span is None or word_count(ctx.text[span[0] : span[1]]) < _min_words(clause):
             continue
         found.append((span, Cue(lemma, subject, rule, token.idx), token))

@@ -72,6 +72,7 @@ ROLE_NOUNS = frozenset(
         "councilor", "priest", "bishop", "sheriff", "physician", "host", "aide",
         "adviser", "advisor", "appraiser", "provost", "dean", "cfo", "cto",
         "nurse", "engineer", "pilot", "survivor", "victim", "farmer", "worker",
+        "superintendent",
     }
 )  # fmt: skip
 GROUP_NOUNS = frozenset(
@@ -92,6 +93,22 @@ ORG_NOUNS = frozenset(
         "bank", "carrier", "organisation", "organization",
     }
 )  # fmt: skip
+# Where and how words were said: a phrase of one of these prepositions on one of
+# these nouns, at the end of a reported clause, frames the report ("in an
+# interview with El Diario", "during an event", "on Twitter"); "amid ..." always
+# does.
+SPEECH_EVENTS = frozenset(
+    {
+        "interview", "statement", "conference", "briefing", "speech", "address",
+        "event", "hearing", "meeting", "tweet", "post", "letter", "email", "call",
+        "appearance", "broadcast", "programme", "program", "show", "podcast",
+        "rally", "ceremony", "session", "debate", "radio", "television", "tv",
+        "twitter", "facebook", "instagram", "release", "summit", "visit", "video",
+    }
+)  # fmt: skip
+FRAMING_PREPOSITIONS = frozenset(
+    {"in", "at", "during", "on", "via", "through", "after", "before"}
+)
 # Subjects of "suggest"/"show" that are evidence, not sources: "estimates suggest".
 NON_SOURCES = frozenset(
     {
@@ -135,13 +152,34 @@ STATEMENT_NOUNS = DOCUMENT_NOUNS | {"spokesman", "spokeswoman", "spokesperson"}
 OWNER_PREPOSITIONS = frozenset(
     {"for", "of", "at", "from", "by", "with", "in", "within", "inside"}
 )
-# Honorifics that stand for a role noun: "Dr. Ashish ..." is "the doctor".
+# Titles that stand for a role noun: "Dr. Ashish ..." is "the doctor", "Sen. Susan
+# Collins" is "the senator", "Rep. Adam Schiff" is "the congressman".
 TITLE_ROLES = {
-    "dr": "doctor",
-    "dr.": "doctor",
-    "prof": "professor",
-    "prof.": "professor",
+    f"{title}{dot}": roles
+    for title, roles in {
+        "dr": ("doctor",),
+        "prof": ("professor",),
+        "sen": ("senator",),
+        "rep": ("representative", "congressman", "congresswoman", "lawmaker"),
+        "gov": ("governor",),
+        "gen": ("general",),
+        "pres": ("president",),
+        "amb": ("ambassador",),
+        "insp": ("inspector",),
+        "det": ("detective",),
+        "supt": ("superintendent",),
+    }.items()
+    for dot in ("", ".")
 }
+# Words that stand before a name without being part of it: role nouns, titles,
+# honorifics and the words that qualify them ("former Deputy Prime Minister").
+TITLE_WORDS = (
+    ROLE_NOUNS
+    | {title.rstrip(".") for title in TITLE_ROLES}
+    | {"mr", "mrs", "ms", "miss", "mx", "sir", "dame", "lord", "lady", "former"}
+    | {"acting", "deputy", "vice", "prime", "foreign", "interior", "defence"}
+    | {"defense", "state", "attorney", "press", "white", "house", "u.s", "us"}
+)
 OWNER_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP", "FAC"})
 # Heads that make a quoted phrase a name or a mention, not a quote.
 NAMING_WORDS = frozenset(
@@ -171,6 +209,10 @@ THING_PRONOUNS = frozenset({"it", "they", "them"})
 FIRST_PERSON = frozenset({"i", "we", "you", "me", "us"})
 RELATIVE_PRONOUNS = frozenset({"who", "which", "that", "whom"})
 NAMED_LABELS = ("PERSON", "ORG", "NORP", "GPE", "FAC")
+# Entities that name a time or an amount: never a source, whatever the parse says.
+NON_SPEAKER_LABELS = frozenset(
+    {"DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL"}
+)
 SPEAKER_DEPS = frozenset({"nsubj", "nsubjpass"})
 
 # Quote mark families: opener -> closers. Straight marks are resolved by context.

@@ -24,9 +24,9 @@ from newsbeam.transforms.quotes.lexicon import (
     PERSON_PRONOUNS,
     RELATIVE_PRONOUNS,
     ROLE_NOUNS,
-    SPEAKER_DEPS,
     THING_PRONOUNS,
     TITLE_ROLES,
+    TITLE_WORDS,
 )
 from spacy.tokens import Span, Token
 
@@ -74,8 +74,8 @@ def noun_phrase(token: Token) -> tuple[int, int]:
 def entity_in(ctx: Context, start: int, end: int) -> Span | None:
     """The best named mention inside a character span: a person before anything."""
     best = None
-    for token in ctx.tokens_between(start, end):
-        ent = ctx.ents_by_token.get(token.i)
+    for i in ctx.token_range(start, end):
+        ent = ctx.ents_by_token.get(i)
         if ent is None or ent.label_ not in NAMED_LABELS:
             continue
         if ent.label_ == "PERSON":
@@ -100,7 +100,24 @@ def resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
     speaker = _resolve(ctx, token, depth)
     if not speaker.role:
         speaker.role = _role_of(ctx, token, speaker)
+    if speaker.is_person and speaker.antecedent != NO_SPAN:
+        speaker.antecedent = _without_title(ctx, speaker.antecedent)
     return speaker
+
+
+def _without_title(ctx: Context, span: tuple[int, int]) -> tuple[int, int]:
+    """A person's name without the titles before it: "President Trump" is Trump,
+    "Attorney General Jeff Sessions" is Jeff Sessions. A name found as a run of
+    proper nouns keeps the words the NER would have left out."""
+    indices = ctx.token_range(*span)
+    kept = 0
+    for i in indices[:-1]:
+        if ctx.doc[i].lower_.rstrip(".") not in TITLE_WORDS:
+            break
+        kept += 1
+    if kept == 0:
+        return span
+    return ctx.token_starts[indices[kept]], span[1]
 
 
 def _role_of(ctx: Context, token: Token, speaker: Speaker) -> str:
@@ -110,9 +127,9 @@ def _role_of(ctx: Context, token: Token, speaker: Speaker) -> str:
     lemma = token.lemma_.lower()
     if lemma in ROLE_NOUNS:
         return lemma
-    for inner in ctx.tokens_between(*speaker.text_span):
-        if inner.lemma_.lower() in ROLE_NOUNS and inner.pos_ in ("NOUN", "PROPN"):
-            return inner.lemma_.lower()
+    for i in ctx.token_range(*speaker.text_span):
+        if i in ctx.role_words:  # a role noun or name ("Foreign Secretary")
+            return ctx.role_words[i]
     if speaker.antecedent != NO_SPAN and speaker.is_person:
         for _char, role, span in ctx.roles:
             if span == speaker.antecedent and role in ROLE_NOUNS:
@@ -127,7 +144,7 @@ def owner_of(ctx: Context, token: Token, depth: int = 0) -> tuple[int, int]:
     in "his office"."""
     for child in token.children:
         if child.dep_ == "poss":
-            owner = resolve(ctx, child, depth + 1).antecedent
+            owner = _resolve(ctx, child, depth + 1).antecedent
             if owner != NO_SPAN:
                 return owner
         elif child.dep_ in ("compound", "amod", "nmod") and child.i < token.i:
@@ -172,7 +189,7 @@ def _earlier_document(ctx: Context, token: Token, depth: int) -> tuple[int, int]
             if is_cue_verb(verb):
                 subject = speaker_of(ctx, verb)
                 if subject is not None and subject.i != token.i:
-                    return resolve(ctx, subject, depth + 1).antecedent
+                    return _resolve(ctx, subject, depth + 1).antecedent
         return NO_SPAN
     return NO_SPAN
 
@@ -184,7 +201,9 @@ def _resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
         return Speaker(span, pronoun_antecedent(ctx, token, depth), True)
     if depth > 4:
         return Speaker((token.idx, token.idx + len(token)), NO_SPAN, False)
-    phrase = ctx.clip(noun_phrase(token), token.idx)
+    phrase = ctx.phrases.get(token.i)
+    if phrase is None:
+        phrase = ctx.phrases[token.i] = ctx.clip(noun_phrase(token), token.idx)
     conjuncts = [c for c in token.children if c.dep_ == "conj"]
     if conjuncts and any(c.lower_ == "and" for c in token.children) and depth == 0:
         # "Sens. Carper, Feinstein and Leahy said": the row keeps every source as
@@ -244,7 +263,9 @@ def _resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
         span = (ent.start_char, ent.end_char)
         return Speaker(phrase, span, ent.label_ == "PERSON")
     capitalised = (
-        token.is_title and token.i != token.sent.start and token.pos_ == "NOUN"
+        token.is_title
+        and token.i != ctx.sentence_of(token.i)[0]
+        and token.pos_ == "NOUN"
     )
     if (token.pos_ == "PROPN" or capitalised) and not role and lemma not in ORG_NOUNS:
         # A name the tagger or the NER missed ("Hannity", "Wilkins" as nouns).
@@ -262,16 +283,13 @@ def _resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
             holder = ctx.role_holder(word, token.idx, True)
             if holder == NO_SPAN:
                 holder = ctx.role_holder(lemma, token.idx, True)
-            if holder == NO_SPAN and lemma in TITLE_ROLES.values():
-                titles = [t for t, r in TITLE_ROLES.items() if r == lemma]
-                holder = next(
-                    (
-                        h
-                        for t in titles
-                        if (h := ctx.role_holder(t, token.idx)) != NO_SPAN
-                    ),
-                    NO_SPAN,
-                )
+            if holder == NO_SPAN:  # "the senator" after "Sen. Susan Collins"
+                titled = [
+                    ctx.role_holder(title, token.idx)
+                    for title, roles in TITLE_ROLES.items()
+                    if lemma in roles
+                ]
+                holder = max(titled, default=NO_SPAN)  # the latest one named
         if holder == NO_SPAN:  # "a spokesman for Disney": the organisation speaks
             holder = owner_of(ctx, token, depth)
             if holder != NO_SPAN:
@@ -322,6 +340,28 @@ def _agrees(ctx: Context, wanted: str, span: tuple[int, int]) -> bool:
     return not gender or gender == wanted
 
 
+def _sentence_subjects(ctx: Context, start: int, end: int) -> list[Token]:
+    """The subjects a later pronoun may stand for in the sentence at tokens
+    ``start:end``, the main clause's first. Every pronoun of the next sentences
+    looks back at the same ones, so they are found once (quotes are all marked by
+    the time a pronoun is resolved)."""
+    found = ctx.sentence_subjects.get(start)
+    if found is not None:
+        return found
+    doc = ctx.doc
+    subjects = [doc[i] for i in ctx.subjects_between(start, end) if not ctx.quoted[i]]
+    subjects = [r for r in (repair_subject(ctx, t, t.head) for t in subjects) if r]
+    roots = [t for t in subjects if t.head.dep_ == "ROOT"]
+    if not roots:
+        root = doc[start:end].root
+        if root.pos_ in ("NOUN", "PROPN"):
+            roots = [root]  # "Her opponent, X, conceded ...": no verb
+    found = ctx.sentence_subjects[start] = roots + [
+        t for t in subjects if t not in roots
+    ]
+    return found
+
+
 def pronoun_antecedent(ctx: Context, pronoun: Token, depth: int) -> tuple[int, int]:
     """Resolve he/she/it/they: the previous sentence's subject, else the previous
     quote's speaker, else the nearest person mentioned before the pronoun."""
@@ -332,36 +372,27 @@ def pronoun_antecedent(ctx: Context, pronoun: Token, depth: int) -> tuple[int, i
     try:
         personal = lower in PERSON_PRONOUNS
         wanted = GENDERED_WORDS.get(lower, "")
-        sentence = pronoun.sent
+        doc = ctx.doc
+        sentence_start = ctx.sentence_of(pronoun.i)[0]
         # Subjects earlier in the same sentence, then in up to three sentences back.
         candidates: list[Token] = []
-        for token in sentence:
-            if token.i >= pronoun.i:
-                break
-            if token.dep_ in SPEAKER_DEPS and not ctx.quoted[token.i]:
+        for i in ctx.subjects_between(sentence_start, pronoun.i):
+            if not ctx.quoted[i]:
+                token = doc[i]
                 # "Thomas' sister pleaded with him": the owner comes after the noun
                 owners = [c for c in token.children if c.dep_ == "poss"]
                 candidates.extend([*owners, token])
         candidates.reverse()
-        previous = sentence.start - 1
+        previous = sentence_start - 1
         for _ in range(3):
             if previous < 0:
                 break
-            prev_sent = ctx.doc[previous].sent
-            subjects = [
-                t for t in prev_sent if t.dep_ in SPEAKER_DEPS and not ctx.quoted[t.i]
-            ]
-            subjects = [
-                r for r in (repair_subject(ctx, t, t.head) for t in subjects) if r
-            ]
-            roots = [t for t in subjects if t.head.dep_ == "ROOT"]
-            if not roots and prev_sent.root.pos_ in ("NOUN", "PROPN"):
-                roots = [prev_sent.root]  # "Her opponent, X, conceded ...": no verb
-            candidates.extend(roots + [t for t in subjects if t not in roots])
-            previous = prev_sent.start - 1
+            start, end = ctx.sentence_of(previous)
+            candidates.extend(_sentence_subjects(ctx, start, end))
+            previous = start - 1
         # The speaker of the latest quote goes after the previous sentence's subject.
-        first_back = sentence.start - 1
-        cutoff = ctx.doc[first_back].sent.start if first_back >= 0 else 0
+        first_back = sentence_start - 1
+        cutoff = ctx.sentence_of(first_back)[0] if first_back >= 0 else 0
         split = sum(1 for c in candidates if c.i >= cutoff)
         recent = [s for at, s in ctx.speakers if at < pronoun.idx]
         quoted_speaker = recent[-1:] if recent else []
@@ -377,7 +408,9 @@ def pronoun_antecedent(ctx: Context, pronoun: Token, depth: int) -> tuple[int, i
             elif wanted and GENDERED_WORDS.get(candidate.lower_, wanted) != wanted:
                 continue  # "She said ... He said": he is someone else
             else:
-                speaker = resolve(ctx, candidate, depth + 1)
+                speaker = _resolve(
+                    ctx, candidate, depth + 1
+                )  # only its antecedent is read
             if speaker.antecedent == NO_SPAN:
                 continue
             ent = entity_in(ctx, *speaker.antecedent)
@@ -404,6 +437,7 @@ def pronoun_antecedent(ctx: Context, pronoun: Token, depth: int) -> tuple[int, i
                 if (
                     ent.end <= pronoun.i
                     and ent.label_ == "PERSON"
+                    and ent.text[:1].isupper()  # "the lorry" is no person
                     and ent.start_char >= ctx.headline_end
                     and _agrees(ctx, wanted, (ent.start_char, ent.end_char))
                 ):
