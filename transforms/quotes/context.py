@@ -19,7 +19,7 @@ from newsbeam.transforms.quotes.lexicon import (
 )
 from newsbeam.transforms.quotes.marks import paragraph_spans
 from spacy.strings import get_string_id, hash_string
-from spacy.symbols import AUX, IDS, NOUN, PRON, PROPN, VERB
+from spacy.symbols import AUX, IDS, NOUN, PROPN, VERB
 from spacy.tokens import Doc, Span, Token
 
 if TYPE_CHECKING:
@@ -49,11 +49,6 @@ _DASHES = [get_string_id(d) for d in ("-", "—", "–")]
 _SEMICOLON = get_string_id(";")
 _FULL_STOPS = [get_string_id(d) for d in (".", "!", "?")]
 _SOURCE_WORD_SET = frozenset(SOURCE_WORDS.tolist())
-
-_GENDERED_HASH_SET = frozenset(hash_string(w) for w in GENDERED_WORDS)
-_VOTING_DEPS = np.array(
-    [hash_string(d) for d in ("nsubj", "nsubjpass", "poss")], dtype=np.uint64
-)
 
 
 class Context:
@@ -329,41 +324,9 @@ class Context:
             gender = GENDERED_WORDS.get(role.rstrip("."), "")
             if gender:
                 vote(person_key(self.text[span[0] : span[1]]), gender, 3.0)
-        # Each gendered subject or possessive pronoun votes for the person who is
-        # the subject before it in its own sentence (a full vote: "Osei said his
-        # party ...") or, failing that, the main subject of the sentence before (half
-        # a vote: "Osei spoke. He said ..."). Objects and other mentions do not vote:
-        # "Wilkins explained how Warhol ... She said" is about Wilkins. Read as arrays:
-        # a Token per word of the article would cost more than the rest of the
-        # extraction.
-        lower, pos, dep = self._lower, self._pos, self._dep
-        voting = dep == _VOTING_DEPS[0]
-        for label in _VOTING_DEPS[1:]:
-            voting |= dep == label
-        voting &= pos == PRON
-        pronouns = [
-            i
-            for i in np.flatnonzero(voting).tolist()
-            if int(lower[i]) in _GENDERED_HASH_SET
-        ]
-        sentences = self.sentence_starts
-        subjects = []  # Span.root is a walk: only when a pronoun votes
-        if pronouns:
-            subjects = [e for e in persons if e.root.dep_ in ("nsubj", "nsubjpass")]
-        starts = [e.start for e in subjects]
-        for i in pronouns:
-            before = bisect_left(starts, i) - 1
-            if before < 0:
-                continue
-            ent = subjects[before]
-            here = bisect_right(sentences, i) - 1
-            sentence = sentences[here] if here >= 0 else 0
-            previous = sentences[here - 1] if here >= 1 else 0
-            gender = GENDERED_WORDS[self.doc[i].lower_]
-            if ent.start >= sentence:
-                vote(person_key(ent.text), gender, 1.0)
-            elif ent.start >= previous and ent.root.head.dep_ == "ROOT":
-                vote(person_key(ent.text), gender, 0.5)
+        # Pronouns do not vote: a "she" after a name is as often about someone
+        # named earlier, and letting pronoun chains vote lowered speaker accuracy
+        # on the tune part; titles and roles next to a name are what is trusted.
         return {
             key: ("f" if f > m else "m")
             for key, (m, f) in votes.items()
