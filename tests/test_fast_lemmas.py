@@ -80,20 +80,41 @@ def test_lemmas_made_in_a_memory_zone_are_readable_inside_it(models):
 
 def test_overwrite_mode_replaces_every_lemma():
     nlp = spacy.blank("en")
-    config = {"mode": "lookup", "overwrite": True}
+    config = {"mode": "rule", "overwrite": True}
     lemmatizer = nlp.add_pipe("lemmatizer", config=config)
-    lemmatizer.lookups.add_table("lemma_lookup", {"dogs": "dog", "ran": "run"})
+    lemmatizer.lookups.add_table("lemma_rules", {"noun": [["s", ""]]})
     assert speed_up_lemmatizer(nlp)
-    doc = Doc(nlp.vocab, words=["dogs", "ran", "away"], lemmas=["x", "y", "z"])
+    words, pos = ["dogs", "Dogs", "ran", "Oslo"], ["NOUN", "NOUN", "VERB", "PROPN"]
+    doc = Doc(nlp.vocab, words=words, pos=pos, lemmas=["w", "x", "y", "z"])
     lemmatizer(doc)
-    assert [t.lemma_ for t in doc] == ["dog", "run", "away"]
+    # the rules for nouns; lower case for a POS without tables; a proper noun as it is
+    assert [t.lemma_ for t in doc] == ["dog", "dog", "ran", "Oslo"]
 
 
 def test_a_lemmatizer_it_does_not_know_is_left_alone():
     nlp = spacy.blank("en")
     lemmatizer = nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    assert not speed_up_lemmatizer(nlp)  # lookup mode: nothing to remember
+    assert type(lemmatizer).__name__ == "EnglishLemmatizer"
+    rule = spacy.blank("en")
+    lemmatizer = rule.add_pipe("lemmatizer", config={"mode": "rule"})
     # a subclass may read more of a token than its form, POS and morphology
     lemmatizer.__class__ = type("TitleLemmatizer", (type(lemmatizer),), {})
-    assert not speed_up_lemmatizer(nlp)
-    assert type(lemmatizer).__name__ == "TitleLemmatizer"
+    assert not speed_up_lemmatizer(rule)
     assert not speed_up_lemmatizer(spacy.blank("en"))
+
+
+@pytest.mark.model
+def test_new_names_are_not_remembered(models):
+    """spaCy caches only what its rules made: a stream of new proper nouns must not
+    grow the stand-in's memory either (the streaming memory benchmark)."""
+    _stock, fast = models
+    lemmatizer = fast.get_pipe("lemmatizer")
+    lemmatizer._remembered.clear()
+    text = "Qorvath Blintzerova met Zumbrakian Oleffsky in Vranjolgrad on Monday."
+    with fast.memory_zone():
+        doc = fast(text)
+        names = {t.orth for t in doc if t.pos_ == "PROPN" and t.text != "Monday"}
+        assert len(names) >= 4
+    assert lemmatizer._remembered  # the rules' results are remembered ("met")
+    assert not names & {orth for orth, _pos, _morph in lemmatizer._remembered}

@@ -10,9 +10,13 @@ of speech and the morphology, and the tables do not change while a pipeline runs
 spaCy's own cache uses the same three numbers as its key.
 
 So this stand-in reads the three columns of a whole document with ``Doc.to_array``,
-asks the stock lemmatizer only for keys it has not seen, and writes the lemma column
-back with ``Doc.from_array``. Lemmas already set by an earlier component (the
-attribute rules set a few) are kept unless the lemmatizer overwrites, as spaCy does.
+works out once per (POS, morphology) pair which way spaCy makes the lemma (a base
+form or a part of speech without tables: the lower-case form; else the rules),
+remembers the rules' results per key exactly as spaCy's cache does (and no more:
+in a long stream of new names the memory stays what spaCy's would be), and writes
+the lemma column back with ``Doc.from_array``. Lemmas already set by an earlier
+component (the attribute rules set a few) are kept unless the lemmatizer overwrites,
+as spaCy does.
 Every lemma string is added to the vocabulary's string store, as ``token.lemma_``
 would add it, so memory zones treat them the same way.
 
@@ -32,7 +36,12 @@ import numpy
 from spacy.attrs import LEMMA, MORPH, ORTH, POS
 
 MAX_REMEMBERED = 200_000  # keys kept: a long stream meets ever more word forms
-MODES = ("rule", "lookup")  # modes whose lemma depends on (form, POS, morphology) only
+
+# How a (POS, morphology) pair makes its lemma, decided once per pair: spaCy's own
+# code for a token without a usable POS; the lower-case form for a base form or a
+# part of speech without tables; the form as it is for a proper noun without them;
+# else the rules.
+_STOCK, _LOWER, _AS_IS, _RULES = range(4)
 
 
 def speed_up_lemmatizer(nlp) -> bool:
@@ -42,10 +51,11 @@ def speed_up_lemmatizer(nlp) -> bool:
     stock = nlp.get_pipe("lemmatizer")
     if type(stock).__name__ not in ("Lemmatizer", "EnglishLemmatizer"):
         return False  # a subclass may read other token attributes
-    if getattr(stock, "mode", None) not in MODES:
+    if getattr(stock, "mode", None) != "rule":
         return False
     stock.__class__ = _remembering(type(stock))
-    stock._remembered = {}
+    stock._remembered = {}  # (form, POS, morphology) -> lemma, as spaCy caches it
+    stock._ways = {}  # (POS, morphology) -> (how, universal POS name)
     stock._index_sets = {}
     return True
 
@@ -86,6 +96,7 @@ def _lemmatise(lemmatizer, doc) -> None:
     remembered: dict[tuple[int, int, int], str] = lemmatizer._remembered
     if len(remembered) > MAX_REMEMBERED:
         remembered.clear()
+    ways = lemmatizer._ways
     strings = lemmatizer.vocab.strings
     hashes: dict[str, int] = {}
     lemmas = columns[:, 3].copy()
@@ -95,7 +106,18 @@ def _lemmatise(lemmatizer, doc) -> None:
         orth, pos, morph = key = tuple(rows[i])
         lemma = remembered.get(key)
         if lemma is None:
-            lemma = remembered[key] = _first_lemma(lemmatizer, doc[int(i)])
+            way = ways.get((pos, morph))
+            if way is None:
+                way = ways[pos, morph] = _way(lemmatizer, doc[int(i)])
+            how, univ_pos = way
+            if how == _LOWER:
+                lemma = strings[orth].lower()
+            elif how == _AS_IS:
+                lemma = strings[orth]
+            elif how == _STOCK:  # no POS: spaCy's own code, with its warning
+                lemma = lemmatizer.rule_lemmatize(doc[int(i)])[0]
+            else:  # remembered like spaCy's cache: only what the rules made
+                lemma = remembered[key] = _by_rules(lemmatizer, strings[orth], univ_pos)
         value = hashes.get(lemma)
         if value is None:
             value = hashes[lemma] = strings.add(lemma)
@@ -103,26 +125,33 @@ def _lemmatise(lemmatizer, doc) -> None:
     doc.from_array([LEMMA], lemmas.reshape(-1, 1))
 
 
-def _first_lemma(lemmatizer, token) -> str:
-    """The lemma the stock component would give ``token`` (its first candidate)."""
-    if lemmatizer.mode != "rule":
-        return lemmatizer.lemmatize(token)[0]
-    string = token.text
+def _way(lemmatizer, token) -> tuple[int, str]:
+    """How the stock ``rule_lemmatize`` treats every token with this token's POS and
+    morphology (``is_base_form`` reads only those two)."""
     univ_pos = token.pos_.lower()
     if univ_pos in ("", "eol", "space"):
-        return lemmatizer.rule_lemmatize(token)[0]  # spaCy's warning for no POS
+        return _STOCK, univ_pos
     if lemmatizer.is_base_form(token):
-        return string.lower()
+        return _LOWER, univ_pos
     lookups = lemmatizer.lookups
-    index_table = lookups.get_table("lemma_index", {})
+    if not (
+        lookups.get_table("lemma_index", {}).get(univ_pos)
+        or lookups.get_table("lemma_exc", {}).get(univ_pos)
+        or lookups.get_table("lemma_rules", {}).get(univ_pos)
+    ):
+        return (_AS_IS if univ_pos == "propn" else _LOWER), univ_pos
+    return _RULES, univ_pos
+
+
+def _by_rules(lemmatizer, string: str, univ_pos: str) -> str:
+    """The first lemma spaCy's rules give ``string`` as ``univ_pos``."""
+    lookups = lemmatizer.lookups
     exceptions = lookups.get_table("lemma_exc", {}).get(univ_pos, {})
     rules = lookups.get_table("lemma_rules", {}).get(univ_pos, {})
-    if not (index_table.get(univ_pos) or exceptions or rules):
-        return string if univ_pos == "propn" else string.lower()
     index = lemmatizer._index_sets.get(univ_pos)
     if index is None:
         index = lemmatizer._index_sets[univ_pos] = frozenset(
-            index_table.get(univ_pos, ())
+            lookups.get_table("lemma_index", {}).get(univ_pos, ())
         )
     lower = string.lower()
     forms: list[str] = []
