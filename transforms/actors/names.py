@@ -26,6 +26,9 @@ from pathlib import Path
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 ACTOR_TYPES = ("person", "organisation", "place", "group", "other")
 MAX_SLUG = 80
+# Names remembered per function: a day of news repeats a few thousand names, and a
+# stream meets new ones without end (65,536 a function grew a streaming worker).
+NAMES_KEPT = 8192
 # Letters that NFKD does not decompose into an ASCII base letter.
 _ASCII_FOLD = str.maketrans(
     {
@@ -59,7 +62,7 @@ def ascii_fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-@lru_cache(maxsize=1 << 16)  # the same names recur across articles
+@lru_cache(maxsize=NAMES_KEPT)  # the same names recur across articles
 def slugify(name: str) -> str:
     """The actor id of a canonical name: lower-case ASCII words joined by hyphens.
 
@@ -78,7 +81,7 @@ def slugify(name: str) -> str:
     return slug
 
 
-@lru_cache(maxsize=1 << 16)  # the same names recur across articles
+@lru_cache(maxsize=NAMES_KEPT)  # the same names recur across articles
 def alias_key(text: str) -> str:
     """How a name is looked up: case, accents, full stops, hyphens and "the" folded.
 
@@ -136,7 +139,7 @@ def name_rules() -> NameRules:
 _ENDINGS = (("iy", "i"), ("yy", "y"), ("ey", "ei"), ("ii", "i"), ("ya", "ia"))
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=NAMES_KEPT)
 def fold_name_word(word: str) -> str:
     """One word of a person's name in a form shared by its common transliterations."""
     rules = name_rules()
@@ -198,7 +201,7 @@ def is_given_name(word: str) -> bool:
     return word in _nickname_table()[0]
 
 
-@lru_cache(maxsize=1 << 14)
+@lru_cache(maxsize=NAMES_KEPT)
 def same_given_name(a: str, b: str) -> bool:
     """Are two folded given names one person's, as a hypocorism and its full form?
 
