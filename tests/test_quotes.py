@@ -730,29 +730,22 @@ def _parsed(words, heads, deps, pos, lemmas):
 def test_misparsed_object_of_any_reporting_verb_is_the_report():
     # "reported the party's victories show voters are angry", with "show" read as
     # a noun object: the clause inside the object's phrase is what was reported.
-    doc = _parsed(
-        ["The", "agency", "reported", "the", "party", "'s", "victories", "show",
-         "voters", "are", "angry"],
-        [1, 2, 2, 4, 6, 4, 7, 2, 9, 7, 9],
-        ["det", "nsubj", "ROOT", "det", "poss", "case", "compound", "dobj",
-         "nsubj", "relcl", "acomp"],
-        ["DET", "NOUN", "VERB", "DET", "NOUN", "PART", "NOUN", "NOUN", "NOUN",
-         "AUX", "ADJ"],
-        ["the", "agency", "report", "the", "party", "'s", "victory", "show",
-         "voter", "be", "angry"],
-    )  # fmt: skip
+    def reported(clause_dep: str) -> Doc:
+        return _parsed(
+            ["The", "agency", "reported", "the", "party", "'s", "victories", "show",
+             "voters", "are", "angry"],
+            [1, 2, 2, 4, 6, 4, 7, 2, 9, 7, 9],
+            ["det", "nsubj", "ROOT", "det", "poss", "case", "compound", "dobj",
+             "nsubj", clause_dep, "acomp"],
+            ["DET", "NOUN", "VERB", "DET", "NOUN", "PART", "NOUN", "NOUN", "NOUN",
+             "AUX", "ADJ"],
+            ["the", "agency", "report", "the", "party", "'s", "victory", "show",
+             "voter", "be", "angry"],
+        )  # fmt: skip
+
+    doc = reported("relcl")
     assert misparsed_object_clause(doc[2]) is None  # a relative clause: a noun's
-    doc = _parsed(
-        ["The", "agency", "reported", "the", "party", "'s", "victories", "show",
-         "voters", "are", "angry"],
-        [1, 2, 2, 4, 6, 4, 7, 2, 9, 7, 9],
-        ["det", "nsubj", "ROOT", "det", "poss", "case", "compound", "dobj",
-         "nsubj", "ccomp", "acomp"],
-        ["DET", "NOUN", "VERB", "DET", "NOUN", "PART", "NOUN", "NOUN", "NOUN",
-         "AUX", "ADJ"],
-        ["the", "agency", "report", "the", "party", "'s", "victory", "show",
-         "voter", "be", "angry"],
-    )  # fmt: skip
+    doc = reported("ccomp")
     report = misparsed_object_clause(doc[2])
     assert report is not None and report.i == 7
     # A plain object is no report: "reported the crash".
