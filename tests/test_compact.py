@@ -314,7 +314,11 @@ def assert_whole(folder: Path) -> None:
 
 def pending(intents: Path) -> set[tuple[str, int]]:
     found = set()
-    for path in intents.glob("*.json"):
+    try:
+        paths = list(intents.glob("*.json"))
+    except FileNotFoundError:  # the folder went away between its check and listing
+        return found
+    for path in paths:
         try:
             found.add((path.name, path.stat().st_mtime_ns))
         except FileNotFoundError:
