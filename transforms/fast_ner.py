@@ -63,7 +63,7 @@ class EntityDecoder:
         self._out_bias = upper.get_param("b")
         self._pieces = self._lower.get_dim("nP")
         self._hidden = self._lower.get_dim("nO")
-        self._ops = NumpyOps()
+        self._ops = model.ops  # thinc's, or the tuned products of tuned_gemm
         self._unseen = np.array(
             sorted(model.attrs.get("unseen_classes", ())), dtype=int
         )
