@@ -25,11 +25,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import numpy
 from newsbeam.transforms.actors.names import alias_key, name_words
 from newsbeam.transforms.actors.organisations import initials, name_forms
 from newsbeam.transforms.actors.people import People
 from newsbeam.transforms.actors.registry import Actor, ActorRegistry
-from newsbeam.transforms.actors.spans import Candidate
+from newsbeam.transforms.actors.spans import Candidate, in_entities
+from spacy.attrs import ORTH, POS, SENT_START
+from spacy.parts_of_speech import IDS as POS_IDS
 from spacy.symbols import NOUN, PROPN
 from spacy.tokens import Doc, Token
 
@@ -39,6 +42,7 @@ from spacy.tokens import Doc, Token
 _CLOSED_CLASSES = frozenset(
     {"AUX", "PRON", "DET", "ADP", "CCONJ", "SCONJ", "PART", "NUM", "PUNCT", "SYM"}
 )
+_CLOSED_IDS = numpy.array(sorted(POS_IDS[name] for name in _CLOSED_CLASSES))
 _MAX_ACRONYM = 6
 _ORG_LABELS = frozenset({"ORG", "FAC", "NORP"})
 
@@ -108,12 +112,22 @@ def _capitalised(token: Token) -> bool:
     return token.text[:1].isupper()
 
 
-def _may_be_a_name(token: Token) -> bool:
-    """Written and used like a name: capitalised, not a function word; at a sentence
-    start (where every word is capitalised) only a proper noun or a noun."""
-    if not _capitalised(token) or token.pos_ in _CLOSED_CLASSES:
-        return False
-    return not token.is_sent_start or token.pos in (PROPN, NOUN)
+def _name_like(doc: Doc) -> list[int]:
+    """The positions of the tokens written and used like a name: capitalised, not a
+    function word; at a sentence start (where every word is capitalised) only a
+    proper noun or a noun. Read from the doc's columns: a Python ``Token`` for every
+    word cost more than the whole search."""
+    if not len(doc):
+        return []
+    columns = doc.to_array([ORTH, POS, SENT_START])
+    forms, where = numpy.unique(columns[:, 0], return_inverse=True)
+    strings = doc.vocab.strings
+    capitalised = numpy.array([strings[int(f)][:1].isupper() for f in forms])
+    pos = columns[:, 1]
+    at_start = columns[:, 2] == 1
+    may = capitalised[where.reshape(-1)] & ~numpy.isin(pos, _CLOSED_IDS)
+    may &= ~at_start | (pos == PROPN) | (pos == NOUN)
+    return numpy.flatnonzero(may).tolist()
 
 
 def _continues_a_name(token: Token) -> bool:
@@ -131,18 +145,15 @@ def untagged_mentions(
 ) -> list[Candidate]:
     """Mentions of the article's actors where the model tagged no entity."""
     names = ArticleNames(doc, candidates, people, registry, defined)
-    covered = bytearray(len(doc))
-    for ent in doc.ents:
-        covered[ent.start : ent.end] = b"\1" * (ent.end - ent.start)
+    covered = bytearray(in_entities(doc).astype(numpy.uint8).tobytes())
     for c in candidates:
         covered[c.start : c.end] = b"\1" * (c.end - c.start)
     found = []
-    i = 0
-    while i < len(doc):
-        token = doc[i]
-        if covered[i] or not _may_be_a_name(token):
-            i += 1
+    free = 0  # the first position not inside a match already made
+    for i in _name_like(doc):
+        if i < free or covered[i]:
             continue
+        token = doc[i]
         for n in range(min(names.longest, len(doc) - i), 0, -1):
             stop = i + n
             if any(covered[i:stop]):
@@ -173,7 +184,6 @@ def untagged_mentions(
                     actor=hit[1],
                 )
             )
-            i = stop - 1
+            free = stop
             break
-        i += 1
     return found
