@@ -71,6 +71,7 @@ def parsed_docs(articles: list, model: str, cache: Path) -> list:
         nlp.pipe((a.text for a in articles), batch_size=nlp_stage.PIPE_BATCH_SIZE)
     )
     print(f"parsed {len(docs)} articles in {time.perf_counter() - started:.1f} s")
+    path.parent.mkdir(parents=True, exist_ok=True)
     DocBin(docs=docs, store_user_data=False).to_disk(path)
     return docs
 
