@@ -1026,3 +1026,120 @@ def test_according_to_inside_its_clause_leaves_the_content_in_two_pieces(nlp):
         "The fire",
         "started in the kitchen",
     ]
+
+
+def test_an_object_followed_by_a_finite_verb_is_the_reports_subject():
+    """ "warns Britain is still shielding havens" with "Britain" read as the object
+    and "shielding" hung elsewhere: a finite verb right after an object phrase
+    opens a clause whose subject that phrase is."""
+    from newsbeam.transforms.quotes.indirect import subject_read_as_object
+
+    doc = _parsed(
+        ["Campaigners", "publish", "an", "index", "and", "warn", "Britain", "is",
+         "still", "shielding", "havens"],
+        [1, 1, 3, 1, 1, 1, 5, 9, 9, 1, 9],
+        ["nsubj", "ROOT", "det", "dobj", "cc", "conj", "dobj", "aux", "advmod",
+         "xcomp", "dobj"],
+        ["NOUN", "VERB", "DET", "NOUN", "CCONJ", "VERB", "PROPN", "AUX", "ADV",
+         "VERB", "NOUN"],
+        ["campaigner", "publish", "an", "index", "and", "warn", "Britain", "be",
+         "still", "shield", "haven"],
+    )  # fmt: skip
+    doc[7].tag_ = "VBZ"
+    clause, verb = subject_read_as_object(doc[5])
+    assert [t.text for t in sorted(clause, key=lambda t: t.i)] == [
+        "Britain", "is", "still", "shielding", "havens"
+    ]  # fmt: skip
+    assert verb.i == 9
+    # "denied the charges filed against him": a participle describes the object.
+    doc = _parsed(
+        ["He", "denied", "the", "charges", "filed", "against", "him"],
+        [1, 1, 3, 1, 3, 4, 5],
+        ["nsubj", "ROOT", "det", "dobj", "acl", "prep", "pobj"],
+        ["PRON", "VERB", "DET", "NOUN", "VERB", "ADP", "PRON"],
+        ["he", "deny", "the", "charge", "file", "against", "he"],
+    )
+    doc[4].tag_ = "VBN"
+    assert subject_read_as_object(doc[1]) is None
+
+
+@pytest.mark.model
+def test_a_report_whose_subject_was_read_as_an_object_is_found(nlp):
+    text, findings = run(
+        nlp,
+        "The company is preparing to take the government to court, arguing the "
+        "merger does not pose any competition problems.",
+    )
+    report = find(findings, "does not pose")
+    assert report.quote == "the merger does not pose any competition problems"
+    assert report.kind == "indirect"
+
+
+def test_a_paragraph_hung_on_the_headline_keeps_its_own_subject():
+    """ "Campaign group launches an index and warns ..." with the whole standfirst
+    hung on the headline's verb: the speaker is the subject of the paragraph's
+    first verb, not the headline's subject."""
+    words = ["UN", "urged", "to", "act", "\n\n", "Group", "launches", "index",
+             "and", "warns", "tax", "is", "rising"]  # fmt: skip
+    doc = Doc(
+        spacy.blank("en").vocab,
+        words=words,
+        spaces=[True, True, True, False, False, True, True, True, True, True,
+                True, True, False],
+        heads=[1, 1, 3, 1, 3, 6, 3, 6, 1, 1, 12, 12, 9],
+        deps=["nsubj", "ROOT", "aux", "xcomp", "dep", "nsubj", "ccomp", "dobj",
+              "cc", "conj", "nsubj", "aux", "ccomp"],
+        pos=["PROPN", "VERB", "PART", "VERB", "SPACE", "NOUN", "VERB", "NOUN",
+             "CCONJ", "VERB", "NOUN", "AUX", "VERB"],
+        lemmas=["UN", "urge", "to", "act", "\n\n", "group", "launch", "index",
+                "and", "warn", "tax", "be", "rise"],
+    )  # fmt: skip
+    [finding] = extract_quotes(doc)
+    assert finding.quote == "tax is rising"
+    assert finding.speaker_text == "Group"
+
+
+@pytest.mark.model
+def test_a_full_quote_after_a_complete_report_is_a_quote_of_its_own(nlp):
+    """'said the clinic would stay open, "For instance, families can ..."': PARC
+    takes the report and the quoted sentence as two attributions; quoted words
+    that carry on the report's sentence stay in it (the seed's Bentley cars)."""
+    text, findings = run(
+        nlp,
+        "Dr Ruth Mensah said the clinic would stay open for patients and families, "
+        '"For instance, families can book their own visits to follow the treatment '
+        'as part of their own routine."',
+    )
+    report = find(findings, "clinic would stay open")
+    assert report.quote == "the clinic would stay open for patients and families"
+    assert report.kind == "indirect"
+    quote = find(findings, "For instance")
+    assert quote.kind == "direct" and quote is not report
+    assert antecedent(text, quote) == "Ruth Mensah"
+
+
+def test_a_quoted_second_complement_leaves_the_report_to_the_first():
+    """'said kits would be free, "Schools can run votes."' with both clauses hung
+    on "said": the report is the clause in the reporter's words, and the quoted
+    one is a direct quote of its own."""
+    words = ["A", "headline", "\n\n", "Burrows", "said", "kits", "would", "be",
+             "free", ",", '"', "Schools", "can", "run", "votes", ".", '"']  # fmt: skip
+    doc = Doc(
+        spacy.blank("en").vocab,
+        words=words,
+        spaces=[True, False, False, True, True, True, True, True, False, True,
+                False, True, True, True, False, False, False],
+        heads=[1, 1, 1, 4, 4, 7, 7, 4, 7, 7, 13, 13, 13, 4, 13, 4, 4],
+        deps=["det", "ROOT", "dep", "nsubj", "ROOT", "nsubj", "aux", "ccomp",
+              "acomp", "punct", "punct", "nsubj", "aux", "ccomp", "dobj", "punct",
+              "punct"],
+        pos=["DET", "NOUN", "SPACE", "PROPN", "VERB", "NOUN", "AUX", "AUX", "ADJ",
+             "PUNCT", "PUNCT", "NOUN", "AUX", "VERB", "NOUN", "PUNCT", "PUNCT"],
+        lemmas=["a", "headline", "\n\n", "Burrows", "say", "kit", "would", "be",
+                "free", ",", '"', "school", "can", "run", "vote", ".", '"'],
+    )  # fmt: skip
+    findings = extract_quotes(doc)
+    assert [(f.kind, f.quote) for f in findings] == [
+        ("indirect", "kits would be free"),
+        ("direct", "Schools can run votes."),
+    ]
