@@ -1143,3 +1143,17 @@ def test_a_quoted_second_complement_leaves_the_report_to_the_first():
         ("indirect", "kits would be free"),
         ("direct", "Schools can run votes."),
     ]
+
+
+@pytest.mark.model
+def test_a_one_word_name_stands_for_the_one_full_name_that_holds_it(nlp):
+    """ "Daniel" is Daniel Okoro, the only person of the article with that name;
+    "Okoro" could be Daniel or Grace Okoro, so it stays as written."""
+    text, findings = run(
+        nlp,
+        "Daniel Okoro and his wife Grace Okoro ran the bakery for years.\n\n"
+        "Later, Daniel told reporters the shop would close in May. Okoro said the "
+        "rent had doubled.",
+    )
+    assert antecedent(text, find(findings, "shop would close")) == "Daniel Okoro"
+    assert antecedent(text, find(findings, "rent had doubled")) == "Okoro"

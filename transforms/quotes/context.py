@@ -16,6 +16,7 @@ from newsbeam.transforms.quotes.lexicon import (
     ROLE_NOUNS,
     SPEAKER_DEPS,
     SPEECH_VERBS,
+    TITLE_WORDS,
 )
 from newsbeam.transforms.quotes.marks import paragraph_spans
 from spacy.strings import get_string_id, hash_string
@@ -149,6 +150,7 @@ class Context:
         self.speakers: list[tuple[int, Speaker]] = []  # resolved quote speakers
         self.documents: dict[str, tuple[int, int]] = {}  # "report" -> its owner
         self._genders: dict[str, str] | None = None  # person key -> "m" / "f"
+        self._full_names: dict[str, tuple[int, int]] | None = None  # word -> name
 
     # -- positions
 
@@ -286,6 +288,38 @@ class Context:
             if ent.label_ == "PERSON":
                 return ent.start_char, ent.end_char
         return NO_SPAN
+
+    def full_name(self, span: tuple[int, int]) -> tuple[int, int]:
+        """The full name a one-word name stands for: "Thomas" is "Thomas Sam" when
+        no other person the article names has that word in their name ("Sam"
+        beside "Manju Sam" stays as it is). The first mention of the full name
+        is returned."""
+        words = self.text[span[0] : span[1]].split()
+        if len(words) != 1:
+            return span
+        if self._full_names is None:
+            self._full_names = self._name_words()
+        return self._full_names.get(person_key(words[0]), span)
+
+    def _name_words(self) -> dict[str, tuple[int, int]]:
+        names: dict[str, dict[str, tuple[int, int]]] = {}  # word -> name -> span
+        for ent in self.ents:
+            if ent.label_ != "PERSON":
+                continue
+            tokens = [t for t in ent if t.is_alpha or "'" in t.text or "’" in t.text]
+            while tokens and tokens[0].lower_.rstrip(".") in TITLE_WORDS:
+                tokens = tokens[1:]
+            if len(tokens) < 2 or not all(t.text[:1].isupper() for t in tokens):
+                continue
+            name = " ".join(person_key(t.text) for t in tokens)
+            span = (tokens[0].idx, tokens[-1].idx + len(tokens[-1]))
+            for token in tokens:
+                names.setdefault(person_key(token.text), {}).setdefault(name, span)
+        return {
+            word: next(iter(found.values()))
+            for word, found in names.items()
+            if len(found) == 1
+        }
 
     # -- gender, from the article's own words
 

@@ -101,7 +101,7 @@ def resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
     if not speaker.role:
         speaker.role = _role_of(ctx, token, speaker)
     if speaker.is_person and speaker.antecedent != NO_SPAN:
-        speaker.antecedent = _without_title(ctx, speaker.antecedent)
+        speaker.antecedent = ctx.full_name(_without_title(ctx, speaker.antecedent))
     return speaker
 
 
