@@ -1157,3 +1157,44 @@ def test_a_one_word_name_stands_for_the_one_full_name_that_holds_it(nlp):
     )
     assert antecedent(text, find(findings, "shop would close")) == "Daniel Okoro"
     assert antecedent(text, find(findings, "rent had doubled")) == "Okoro"
+
+
+@pytest.mark.model
+def test_she_is_no_organisation_named_with_an_article(nlp):
+    """A one-word speaker the NER calls an organisation may be a surname ("Paris
+    claims"), but not after "the": "the Church denied ..." is no "she"."""
+    text, findings = run(
+        nlp,
+        "Mara Lind, a former volunteer, left the ship in 2007.\n\nThe Church denied "
+        "these allegations on Monday. She said the ship had been a prison.",
+    )
+    assert antecedent(text, find(findings, "had been a prison")) == "Mara Lind"
+
+
+@pytest.mark.model
+def test_they_is_neither_one_person_nor_a_thing(nlp):
+    """ "They" agrees in number: not the senator quoted just before (a surname the
+    NER took for an organisation, named in full earlier) nor "the Supreme Court
+    ruling", whose head is a singular thing."""
+    text, findings = run(
+        nlp,
+        "Sen. Bob Menendez told jurors he had done nothing wrong.\n\n"
+        '"We expect a verdict this week," Menendez said outside the court.\n\n'
+        "The Supreme Court ruling narrowed the law last year. They claim the "
+        "prosecution never proved an agreement.",
+    )
+    report = find(findings, "never proved an agreement")
+    assert report.speaker_text == "They"
+    assert antecedent(text, report) == ""
+
+
+@pytest.mark.model
+def test_they_after_an_unnamed_group_is_that_group(nlp):
+    """The nearest plural subject is what "they" stands for; when it names no one
+    ("Engineers"), the speaker stays unnamed rather than the council before it."""
+    text, findings = run(
+        nlp,
+        "Halden Council approved the repair plan on Monday. Engineers inspected the "
+        "bridge on Tuesday. They said the repairs would take a year.",
+    )
+    assert antecedent(text, find(findings, "would take a year")) == ""

@@ -16,6 +16,8 @@ from newsbeam.transforms.quotes.lexicon import (
     DOCUMENT_NOUNS,
     FIRST_PERSON,
     GENDERED_WORDS,
+    GENERIC_ORG_NOUNS,
+    GROUP_NOUNS,
     NAMED_LABELS,
     NO_SPAN,
     ORG_NOUNS,
@@ -331,6 +333,30 @@ def _plural(token: Token) -> bool:
     )
 
 
+def _known_person(ctx: Context, span: tuple[int, int]) -> bool:
+    """Whether the article shows the name at ``span`` to be a person's, whatever
+    the NER took it for: it is part of a person's full name ("Menendez" after
+    "Sen. Bob Menendez"). (A gender is no proof: it may have been noted from a
+    pronoun resolved to an organisation.)"""
+    return ctx.full_name(span) != span
+
+
+def _after_article(ctx: Context, span: tuple[int, int]) -> bool:
+    """Whether "the" or "a" stands before the name at ``span``: English puts no
+    article before a person's name ("the Church", not "the Wilkins")."""
+    indices = ctx.token_range(*span)
+    if not indices or indices.start == 0:
+        return False
+    return ctx.doc[indices.start - 1].lower_ in ("the", "a", "an")
+
+
+def _collective(token: Token) -> bool:
+    """A singular noun that "they" can stand for: a body of people ("the company
+    said they ..."), not a thing ("the ruling")."""
+    lemma = token.lemma_.lower()
+    return lemma in ORG_NOUNS or lemma in GENERIC_ORG_NOUNS or lemma in GROUP_NOUNS
+
+
 def _agrees(ctx: Context, wanted: str, span: tuple[int, int]) -> bool:
     """Whether the person at ``span`` can be "he" (wanted "m") or "she" ("f"): yes
     unless the article says otherwise."""
@@ -371,6 +397,7 @@ def pronoun_antecedent(ctx: Context, pronoun: Token, depth: int) -> tuple[int, i
     ctx.resolving.add(pronoun.i)
     try:
         personal = lower in PERSON_PRONOUNS
+        plural = lower in ("they", "them")
         wanted = GENDERED_WORDS.get(lower, "")
         doc = ctx.doc
         sentence_start = ctx.sentence_of(pronoun.i)[0]
@@ -407,6 +434,10 @@ def pronoun_antecedent(ctx: Context, pronoun: Token, depth: int) -> tuple[int, i
                 continue  # "he" is not "the Sams" nor "Carper and Leahy"
             elif wanted and GENDERED_WORDS.get(candidate.lower_, wanted) != wanted:
                 continue  # "She said ... He said": he is someone else
+            elif plural and candidate.tag_ == "NN" and not _collective(candidate):
+                continue  # "they" is not "the Supreme Court ruling"
+            elif plural and candidate.tag_ == "NNS" and candidate.pos_ == "NOUN":
+                return NO_SPAN  # "Prosecutors countered ... they": a group, unnamed
             else:
                 speaker = _resolve(
                     ctx, candidate, depth + 1
@@ -415,18 +446,33 @@ def pronoun_antecedent(ctx: Context, pronoun: Token, depth: int) -> tuple[int, i
                 continue
             ent = entity_in(ctx, *speaker.antecedent)
             label = ent.label_ if ent is not None else ""
+            verb = candidate.head if isinstance(candidate, Token) else None
+            surname = " " not in ctx.text[speaker.antecedent[0] : speaker.antecedent[1]]
+            said = (verb is not None and is_cue_verb(verb)) or verb is None
+            if plural and not (isinstance(candidate, Token) and _plural(candidate)):
+                surname_said = label in ("GPE", "") and said and surname
+                if (
+                    speaker.is_person
+                    or surname_said
+                    or _known_person(ctx, speaker.antecedent)
+                ):
+                    continue  # "they" is not the one person quoted before
             if personal and not _agrees(ctx, wanted, speaker.antecedent):
                 continue  # "she" is not the man named just before
             if personal and (label == "PERSON" or speaker.is_person):
                 if wanted:
                     ctx.note_gender(speaker.antecedent, wanted)
                 return speaker.antecedent
-            verb = candidate.head if isinstance(candidate, Token) else None
-            surname = " " not in ctx.text[speaker.antecedent[0] : speaker.antecedent[1]]
-            said = (verb is not None and is_cue_verb(verb)) or verb is None
-            if personal and label in ("GPE", "ORG", "") and said and surname:
+            if (
+                personal
+                and label in ("GPE", "ORG", "")
+                and said
+                and surname
+                and not _after_article(ctx, speaker.antecedent)
+            ):
                 # "Paris claims ...", "Wilkins said ...": the small model often takes
-                # a surname for a place or a company; one that speaks is a person.
+                # a surname for a place or a company; one that speaks is a person,
+                # unless an article stands before it ("the Church denied ...").
                 return speaker.antecedent
             if not personal and label in ("ORG", "GPE", "NORP"):
                 return speaker.antecedent
