@@ -1198,3 +1198,16 @@ def test_they_after_an_unnamed_group_is_that_group(nlp):
         "bridge on Tuesday. They said the repairs would take a year.",
     )
     assert antecedent(text, find(findings, "would take a year")) == ""
+
+
+@pytest.mark.model
+def test_a_role_noun_without_a_determiner_is_the_one_named_with_it(nlp):
+    """Standfirst style: "after disgraced coach said ..." is "the coach", the person
+    the article introduces with that role."""
+    text, findings = run(
+        nlp,
+        "Police dropped the inquiry after disgraced coach said she broke no rules"
+        "\n\nThe club dismissed former football coach Ana Silva on Monday after a "
+        "six-month inquiry.",
+    )
+    assert antecedent(text, find(findings, "broke no rules")) == "Ana Silva"

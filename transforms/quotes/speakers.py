@@ -275,7 +275,7 @@ def _resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
     definite = any(
         c.dep_ in ("det", "poss") and c.lower_ in ("the", "this", "that")
         for c in token.lefts
-    )
+    ) or _headline_style(token)
     # "Bergen's mayor", "the port's spokesman": one holder of the role, whom the
     # article may name elsewhere ("Mayor Anne Vik"); only failing that the owner.
     owned = any(c.dep_ == "poss" and c.pos_ in ("PROPN", "NOUN") for c in token.lefts)
@@ -322,6 +322,15 @@ def _resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
             named = _earlier_document(ctx, token, depth)
         return Speaker(phrase, named, False)
     return Speaker(phrase, NO_SPAN, False)
+
+
+def _headline_style(token: Token) -> bool:
+    """A singular common noun with no determiner ("disgraced doctor said he ..."):
+    English allows it only in headlines and standfirsts, where it stands for "the
+    doctor"."""
+    return token.tag_ == "NN" and not any(
+        c.dep_ in ("det", "poss", "nummod", "predet") for c in token.lefts
+    )
 
 
 def _plural(token: Token) -> bool:
