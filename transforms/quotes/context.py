@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from bisect import bisect_left, bisect_right
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ from newsbeam.transforms.quotes.lexicon import (
     FRAMING_PREPOSITIONS,
     GENDERED_WORDS,
     GENERIC_ORG_NOUNS,
+    GIVEN_NAMES,
     NO_SPAN,
     ROLE_NOUNS,
     SPEAKER_DEPS,
@@ -330,7 +332,20 @@ class Context:
         mentions ("Osei said his party ...")."""
         if self._genders is None:
             self._genders = self._gender_votes()
-        return self._genders.get(person_key(self.text[span[0] : span[1]]), "")
+        told = self._genders.get(person_key(self.text[span[0] : span[1]]), "")
+        return told or self._given_name_gender(span)
+
+    def _given_name_gender(self, span: tuple[int, int]) -> str:
+        """The gender of the person's given name ("Maria Okafor", or "Okafor" whom
+        the article names in full) when it nearly always names one (``GIVEN_NAMES``);
+        a name of one word may be a surname, so it tells nothing."""
+        words = self.text[slice(*self.full_name(span))].split()
+        while words and words[0].lower().rstrip(".") in TITLE_WORDS:
+            words = words[1:]
+        if len(words) < 2:
+            return ""
+        given = unicodedata.normalize("NFKD", words[0].lower())
+        return GIVEN_NAMES.get("".join(c for c in given if c.isascii()), "")
 
     def note_gender(self, span: tuple[int, int], gender: str) -> None:
         """Remember the gender a resolved pronoun showed for a person whose gender
