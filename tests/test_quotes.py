@@ -1232,3 +1232,23 @@ def test_she_skips_a_man_the_article_tells_nothing_about(nlp):
         "budget. She said the cuts were unavoidable.",
     )
     assert antecedent(text, find(findings, "cuts were unavoidable")) == "Laura Quinn"
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    "introduction",
+    [
+        "Mark Ortiz became the club's new manager in May.",
+        "Mark Ortiz, who is the club's manager, watched from the stands.",
+    ],
+    ids=["copula", "relative-clause"],
+)
+def test_a_role_given_by_a_copula_ties_the_name_to_it(nlp, introduction):
+    """ "Ortiz became the club's manager" introduces him with that role as an
+    apposition does: "the manager" later is Ortiz."""
+    text, findings = run(
+        nlp,
+        f"{introduction} Fans were delighted.\n\nThe manager said the team would "
+        "fight for promotion.",
+    )
+    assert antecedent(text, find(findings, "fight for promotion")) == "Mark Ortiz"

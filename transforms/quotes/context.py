@@ -224,6 +224,8 @@ class Context:
                             found.append((ent.start_char, grand.text.lower(), span))
             if root.dep_ == "appos" and root.head.pos_ in ("NOUN", "PROPN"):
                 found.append((ent.start_char, root.head.text.lower(), span))
+            for role in _copular_roles(root):
+                found.append((ent.start_char, role.text.lower(), span))
         # "Finance Minister Ana Torres" where the NER missed the name or took the
         # title into it, whatever label it gave ("Mayor Giulia Ricci" as a work of
         # art): a run of proper nouns whose words after the role word are the
@@ -381,6 +383,25 @@ class Context:
             for key, (m, f) in votes.items()
             if max(m, f) >= 2 * min(m, f) and max(m, f) >= 1.0
         }
+
+
+def _copular_roles(name: Token) -> list[Token]:
+    """The nouns a copula makes a name's role: "Walls is the judge in the case",
+    "Ortiz became the club's manager", "Ortiz, who is the manager"."""
+    verbs = [name.head] if name.dep_ == "nsubj" else []
+    verbs += [
+        c
+        for c in name.children
+        if c.dep_ == "relcl"
+        and any(g.dep_ == "nsubj" and g.lower_ == "who" for g in c.children)
+    ]
+    return [
+        attr
+        for verb in verbs
+        if verb.lemma_.lower() in ("be", "become", "remain")
+        for attr in verb.children
+        if attr.dep_ == "attr" and attr.pos_ == "NOUN"
+    ]
 
 
 # What a lemma is to the rules, as bits: a speech verb, a cue noun, a role noun.
