@@ -1252,3 +1252,16 @@ def test_a_role_given_by_a_copula_ties_the_name_to_it(nlp, introduction):
         "fight for promotion.",
     )
     assert antecedent(text, find(findings, "fight for promotion")) == "Mark Ortiz"
+
+
+@pytest.mark.model
+def test_the_owners_role_is_not_the_speakers(nlp):
+    """ "The pilots' union said ...": the union speaks, in no pilot's role; "Mayor
+    Anna Berg's deputy" is no mayor."""
+    text, findings = run(
+        nlp,
+        "The pilots' union said fatigue had become a safety issue. Mayor Anna "
+        "Berg's deputy said the roads would reopen on Friday.",
+    )
+    assert find(findings, "fatigue had become").speaker_role is None
+    assert find(findings, "roads would reopen").speaker_role is None
