@@ -308,8 +308,8 @@ class Context:
     def _name_words(self) -> dict[str, tuple[int, int]]:
         names: dict[str, dict[str, tuple[int, int]]] = {}  # word -> name -> span
         for ent in self.ents:
-            if ent.label_ != "PERSON":
-                continue
+            if ent.label_ != "PERSON" or len(ent) < 2:
+                continue  # one word is no full name (and a Token per word costs)
             tokens = [t for t in ent if t.is_alpha or "'" in t.text or "’" in t.text]
             while tokens and tokens[0].lower_.rstrip(".") in TITLE_WORDS:
                 tokens = tokens[1:]

@@ -106,15 +106,15 @@ def _opens_own_quote(ctx: Context, tokens: list[Token], position: int) -> bool:
     sentence ('said it is "sinking"'), and a lead-in without a verb of its own
     ('told the court that, over five months, "Gloria's eczema ...') is part of
     the quote."""
-    mark = tokens[position]
-    doc = mark.doc
+    i = tokens[position].i
+    quoted = ctx.quoted
+    if quoted[i] or i + 1 >= len(quoted) or not quoted[i + 1]:
+        return False  # no quotation opens here (read first: it costs no Token)
+    doc = ctx.doc
     if (
-        mark.text not in QUOTE_MARKS
-        or mark.i + 1 >= len(doc)
-        or ctx.quoted[mark.i]
-        or not ctx.quoted[mark.i + 1]
+        doc[i].text not in QUOTE_MARKS
         or tokens[position - 1].text not in (",", ":")
-        or not doc[mark.i + 1].text[:1].isupper()
+        or not doc[i + 1].text[:1].isupper()
     ):
         return False
     return any(
