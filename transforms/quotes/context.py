@@ -305,20 +305,32 @@ class Context:
             self._full_names = self._name_words()
         return self._full_names.get(person_key(words[0]), span)
 
+    def _token_text(self, i: int) -> tuple[int, str]:
+        """Where token ``i`` starts and its text, without making the Token."""
+        start = self.token_starts[i]
+        end = self.token_starts[i + 1] if i + 1 < len(self.token_starts) else None
+        return start, self.text[start:end].rstrip()
+
     def _name_words(self) -> dict[str, tuple[int, int]]:
         names: dict[str, dict[str, tuple[int, int]]] = {}  # word -> name -> span
         for ent in self.ents:
             if ent.label_ != "PERSON" or len(ent) < 2:
-                continue  # one word is no full name (and a Token per word costs)
-            tokens = [t for t in ent if t.is_alpha or "'" in t.text or "’" in t.text]
-            while tokens and tokens[0].lower_.rstrip(".") in TITLE_WORDS:
-                tokens = tokens[1:]
-            if len(tokens) < 2 or not all(t.text[:1].isupper() for t in tokens):
+                continue  # one word is no full name
+            # The name's words as (start, text), read on the text: a Token per
+            # word costs more. Initials and titles ("J.", "Mr.") are no part of it.
+            words = [
+                (start, word)
+                for start, word in map(self._token_text, range(ent.start, ent.end))
+                if word.isalpha() or "'" in word or "’" in word
+            ]
+            while words and words[0][1].lower() in TITLE_WORDS:
+                words = words[1:]
+            if len(words) < 2 or not all(w[:1].isupper() for _s, w in words):
                 continue
-            name = " ".join(person_key(t.text) for t in tokens)
-            span = (tokens[0].idx, tokens[-1].idx + len(tokens[-1]))
-            for token in tokens:
-                names.setdefault(person_key(token.text), {}).setdefault(name, span)
+            name = " ".join(person_key(w) for _s, w in words)
+            span = (words[0][0], words[-1][0] + len(words[-1][1]))
+            for _start, word in words:
+                names.setdefault(person_key(word), {}).setdefault(name, span)
         return {
             word: next(iter(found.values()))
             for word, found in names.items()

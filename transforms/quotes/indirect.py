@@ -71,7 +71,8 @@ def clause_span(ctx: Context, tokens: list[Token]) -> tuple[int, int] | None:
                     )
                 )
             )
-            if _opens_own_quote(ctx, tokens, position):
+            opens = not ctx.quoted[i] and i + 1 < len(ctx.quoted) and ctx.quoted[i + 1]
+            if opens and _opens_own_quote(ctx, tokens, position):
                 tokens = tokens[:position]
                 break
             paired = i in dashes and dashes.index(i) % 2 == 0
@@ -107,9 +108,8 @@ def _opens_own_quote(ctx: Context, tokens: list[Token], position: int) -> bool:
     ('told the court that, over five months, "Gloria's eczema ...') is part of
     the quote."""
     i = tokens[position].i
-    quoted = ctx.quoted
-    if quoted[i] or i + 1 >= len(quoted) or not quoted[i + 1]:
-        return False  # no quotation opens here (read first: it costs no Token)
+    if ctx.quoted[i] or i + 1 >= len(ctx.quoted) or not ctx.quoted[i + 1]:
+        return False  # no quotation opens here
     doc = ctx.doc
     if (
         doc[i].text not in QUOTE_MARKS

@@ -129,12 +129,13 @@ def _role_of(ctx: Context, token: Token, speaker: Speaker) -> str:
     lemma = token.lemma_.lower()
     if lemma in ROLE_NOUNS:
         return lemma
-    owners = {  # "President Donald Trump's choice": the owner's title is not hers
-        t.i for c in token.children if c.dep_ == "poss" for t in c.subtree
-    }
-    for i in ctx.token_range(*speaker.text_span):
-        if i in ctx.role_words and i not in owners:  # "Foreign Secretary"
-            return ctx.role_words[i]
+    roles = [i for i in ctx.token_range(*speaker.text_span) if i in ctx.role_words]
+    if roles:  # "Foreign Secretary Boris Johnson"; not the owner's title in
+        # "President Donald Trump's choice" or "the pilots' union"
+        owners = {t.i for c in token.lefts if c.dep_ == "poss" for t in c.subtree}
+        for i in roles:
+            if i not in owners:
+                return ctx.role_words[i]
     if speaker.antecedent != NO_SPAN and speaker.is_person:
         for _char, role, span in ctx.roles:
             if span == speaker.antecedent and role in ROLE_NOUNS:
