@@ -1265,3 +1265,30 @@ def test_the_owners_role_is_not_the_speakers(nlp):
     )
     assert find(findings, "fatigue had become").speaker_role is None
     assert find(findings, "roads would reopen").speaker_role is None
+
+
+@pytest.mark.model
+def test_a_document_speaks_for_who_issued_it(nlp):
+    """ "The Pentagon released a report ... The report said": the subject of a verb
+    of issuing owns the document; a reader of it does not."""
+    text, findings = run(
+        nlp,
+        "The Pentagon released a report on Monday. The report said troop levels "
+        "would fall.",
+    )
+    assert antecedent(text, find(findings, "troop levels")) == "Pentagon"
+    text, findings = run(
+        nlp,
+        "Critics read the report on Monday. The report said troop levels would fall.",
+    )
+    assert antecedent(text, find(findings, "troop levels")) == ""
+
+
+@pytest.mark.model
+def test_a_document_from_an_office_speaks_for_the_offices_owner(nlp):
+    text, findings = run(
+        nlp,
+        "Senator Jane Holt criticised the plan. An email from her office said she "
+        "would vote against it.",
+    )
+    assert antecedent(text, find(findings, "vote against it")) == "Jane Holt"

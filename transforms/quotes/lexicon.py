@@ -148,6 +148,14 @@ DOCUMENT_NOUNS = frozenset(
     }
 )  # fmt: skip
 STATEMENT_NOUNS = DOCUMENT_NOUNS | {"spokesman", "spokeswoman", "spokesperson"}
+# Verbs whose subject is the author of the document they take as object: "the
+# Pentagon released a report", "the family issued a statement".
+ISSUING_VERBS = frozenset(
+    {
+        "issue", "release", "publish", "send", "write", "file", "post", "sign",
+        "submit", "deliver", "draft", "circulate", "tweet", "email",
+    }
+)  # fmt: skip
 # Prepositions that tie a role or a document to its owner: "a spokesman for Disney",
 # "a report by the program", "the head of the agency", "an official at the embassy".
 OWNER_PREPOSITIONS = frozenset(

@@ -18,6 +18,7 @@ from newsbeam.transforms.quotes.lexicon import (
     GENDERED_WORDS,
     GENERIC_ORG_NOUNS,
     GROUP_NOUNS,
+    ISSUING_VERBS,
     NAMED_LABELS,
     NO_SPAN,
     ORG_NOUNS,
@@ -172,6 +173,11 @@ def owner_of(ctx: Context, token: Token, depth: int = 0) -> tuple[int, int]:
                 return ent.start_char, ent.end_char
             if noun.pos_ == "PROPN":
                 return ctx.clip(proper_run(noun), noun.idx)
+            if noun.lemma_.lower() in DOCUMENT_NOUNS | ORG_NOUNS | ROLE_NOUNS:
+                # "an email from the mayor's office": the office's owner
+                owner = _resolve(ctx, noun, depth + 1).antecedent
+                if owner != NO_SPAN:
+                    return owner
     return NO_SPAN
 
 
@@ -190,12 +196,15 @@ def _earlier_document(ctx: Context, token: Token, depth: int) -> tuple[int, int]
         if owner != NO_SPAN:
             return owner
         prep = earlier.head
+        verb = None
         if earlier.dep_ == "pobj" and prep.lower_ in ("in", "through", "via"):
-            verb = prep.head
-            if is_cue_verb(verb):
-                subject = speaker_of(ctx, verb)
-                if subject is not None and subject.i != token.i:
-                    return _resolve(ctx, subject, depth + 1).antecedent
+            verb = prep.head if is_cue_verb(prep.head) else None
+        elif earlier.dep_ == "dobj" and prep.lemma_.lower() in ISSUING_VERBS:
+            verb = prep  # "The Pentagon released a report ... The report said"
+        if verb is not None:
+            subject = speaker_of(ctx, verb)
+            if subject is not None and subject.i != token.i:
+                return _resolve(ctx, subject, depth + 1).antecedent
         return NO_SPAN
     return NO_SPAN
 
