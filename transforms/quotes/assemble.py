@@ -226,10 +226,17 @@ def _add_reports(ctx: Context, direct: list[Attribution]) -> list[Attribution]:
         ]
         if inside and not own_words:
             continue  # 'said that "..."': the clause is nothing but the quote
+        # A quote on the same cue joins the report when it carries on its
+        # sentence (', "not, I believe, to ...') or the report runs into it; one
+        # that starts a sentence of its own after the report has ended (',
+        # "For example, schools can ...') is a direct quote of its own.
         same_cue = [
             d
             for d, _lo, _hi in kept
-            if d.cue_at == token.idx and d.kind != "indirect" and d not in inside
+            if d.cue_at == token.idx
+            and d.kind != "indirect"
+            and d not in inside
+            and not (text[d.start : d.start + 1].isupper() and span[1] <= d.start)
         ]
         absorbed = inside + same_cue
         speaker = resolve(ctx, cue.subject) if cue.subject is not None else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from bisect import bisect_left, bisect_right
 from typing import TYPE_CHECKING
 
@@ -12,10 +13,12 @@ from newsbeam.transforms.quotes.lexicon import (
     FRAMING_PREPOSITIONS,
     GENDERED_WORDS,
     GENERIC_ORG_NOUNS,
+    GIVEN_NAMES,
     NO_SPAN,
     ROLE_NOUNS,
     SPEAKER_DEPS,
     SPEECH_VERBS,
+    TITLE_WORDS,
 )
 from newsbeam.transforms.quotes.marks import paragraph_spans
 from spacy.strings import get_string_id, hash_string
@@ -149,6 +152,7 @@ class Context:
         self.speakers: list[tuple[int, Speaker]] = []  # resolved quote speakers
         self.documents: dict[str, tuple[int, int]] = {}  # "report" -> its owner
         self._genders: dict[str, str] | None = None  # person key -> "m" / "f"
+        self._full_names: dict[str, tuple[int, int]] | None = None  # word -> name
 
     # -- positions
 
@@ -220,6 +224,8 @@ class Context:
                             found.append((ent.start_char, grand.text.lower(), span))
             if root.dep_ == "appos" and root.head.pos_ in ("NOUN", "PROPN"):
                 found.append((ent.start_char, root.head.text.lower(), span))
+            for role in _copular_roles(root):
+                found.append((ent.start_char, role.text.lower(), span))
         # "Finance Minister Ana Torres" where the NER missed the name or took the
         # title into it, whatever label it gave ("Mayor Giulia Ricci" as a work of
         # art): a run of proper nouns whose words after the role word are the
@@ -287,6 +293,50 @@ class Context:
                 return ent.start_char, ent.end_char
         return NO_SPAN
 
+    def full_name(self, span: tuple[int, int]) -> tuple[int, int]:
+        """The full name a one-word name stands for: "Thomas" is "Thomas Sam" when
+        no other person the article names has that word in their name ("Sam"
+        beside "Manju Sam" stays as it is). The first mention of the full name
+        is returned."""
+        words = self.text[span[0] : span[1]].split()
+        if len(words) != 1:
+            return span
+        if self._full_names is None:
+            self._full_names = self._name_words()
+        return self._full_names.get(person_key(words[0]), span)
+
+    def _token_text(self, i: int) -> tuple[int, str]:
+        """Where token ``i`` starts and its text, without making the Token."""
+        start = self.token_starts[i]
+        end = self.token_starts[i + 1] if i + 1 < len(self.token_starts) else None
+        return start, self.text[start:end].rstrip()
+
+    def _name_words(self) -> dict[str, tuple[int, int]]:
+        names: dict[str, dict[str, tuple[int, int]]] = {}  # word -> name -> span
+        for ent in self.ents:
+            if ent.label_ != "PERSON" or len(ent) < 2:
+                continue  # one word is no full name
+            # The name's words as (start, text), read on the text: a Token per
+            # word costs more. Initials and titles ("J.", "Mr.") are no part of it.
+            words = [
+                (start, word)
+                for start, word in map(self._token_text, range(ent.start, ent.end))
+                if word.isalpha() or "'" in word or "’" in word
+            ]
+            while words and words[0][1].lower() in TITLE_WORDS:
+                words = words[1:]
+            if len(words) < 2 or not all(w[:1].isupper() for _s, w in words):
+                continue
+            name = " ".join(person_key(w) for _s, w in words)
+            span = (words[0][0], words[-1][0] + len(words[-1][1]))
+            for _start, word in words:
+                names.setdefault(person_key(word), {}).setdefault(name, span)
+        return {
+            word: next(iter(found.values()))
+            for word, found in names.items()
+            if len(found) == 1
+        }
+
     # -- gender, from the article's own words
 
     def gender_of(self, span: tuple[int, int]) -> str:
@@ -296,7 +346,20 @@ class Context:
         mentions ("Osei said his party ...")."""
         if self._genders is None:
             self._genders = self._gender_votes()
-        return self._genders.get(person_key(self.text[span[0] : span[1]]), "")
+        told = self._genders.get(person_key(self.text[span[0] : span[1]]), "")
+        return told or self._given_name_gender(span)
+
+    def _given_name_gender(self, span: tuple[int, int]) -> str:
+        """The gender of the person's given name ("Maria Okafor", or "Okafor" whom
+        the article names in full) when it nearly always names one (``GIVEN_NAMES``);
+        a name of one word may be a surname, so it tells nothing."""
+        words = self.text[slice(*self.full_name(span))].split()
+        while words and words[0].lower().rstrip(".") in TITLE_WORDS:
+            words = words[1:]
+        if len(words) < 2:
+            return ""
+        given = unicodedata.normalize("NFKD", words[0].lower())
+        return GIVEN_NAMES.get("".join(c for c in given if c.isascii()), "")
 
     def note_gender(self, span: tuple[int, int], gender: str) -> None:
         """Remember the gender a resolved pronoun showed for a person whose gender
@@ -332,6 +395,25 @@ class Context:
             for key, (m, f) in votes.items()
             if max(m, f) >= 2 * min(m, f) and max(m, f) >= 1.0
         }
+
+
+def _copular_roles(name: Token) -> list[Token]:
+    """The nouns a copula makes a name's role: "Walls is the judge in the case",
+    "Ortiz became the club's manager", "Ortiz, who is the manager"."""
+    verbs = [name.head] if name.dep_ == "nsubj" else []
+    verbs += [
+        c
+        for c in name.children
+        if c.dep_ == "relcl"
+        and any(g.dep_ == "nsubj" and g.lower_ == "who" for g in c.children)
+    ]
+    return [
+        attr
+        for verb in verbs
+        if verb.lemma_.lower() in ("be", "become", "remain")
+        for attr in verb.children
+        if attr.dep_ == "attr" and attr.pos_ == "NOUN"
+    ]
 
 
 # What a lemma is to the rules, as bits: a speech verb, a cue noun, a role noun.

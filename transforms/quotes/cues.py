@@ -166,11 +166,23 @@ def repair_subject(ctx: Context, subject: Token, verb: Token) -> Token | None:
             return token
     # "The ousted Catalan president, Carles Puigdemont, has admitted ...": the
     # parser hung the whole paragraph on the headline; the first phrase of the
-    # paragraph that hangs outside it is the subject.
+    # paragraph that hangs outside it is the subject, or when that is a verb
+    # ("Campaign group launches an index and warns ..."), the verb's subject.
     for token in ctx.tokens_between(p_start, verb.idx):
         head_inside = p_start <= token.head.idx < p_end and token.head.i != token.i
-        if token.pos_ in nominal and not head_inside and not ctx.quoted[token.i]:
+        if head_inside or ctx.quoted[token.i]:
+            continue
+        if token.pos_ in nominal:
             return token
+        if token.pos_ in ("VERB", "AUX"):
+            return next(
+                (
+                    c
+                    for c in token.children
+                    if c.dep_ in SPEAKER_DEPS and p_start <= c.idx < token.idx
+                ),
+                None,
+            )
     return None
 
 

@@ -21,6 +21,7 @@ from newsbeam.transforms.quotes.lexicon import (
     NON_SOURCES,
     ORG_NOUNS,
     OWNER_LABELS,
+    QUOTE_MARKS,
     RELATIVE_PRONOUNS,
     ROLE_NOUNS,
     SPEAKER_DEPS,
@@ -30,6 +31,8 @@ from newsbeam.transforms.quotes.lexicon import (
     XCOMP_VERBS,
 )
 from spacy.tokens import Token
+
+FINITE_TAGS = frozenset({"VBZ", "VBP", "VBD", "MD"})  # a verb with a tense
 
 # ------------------------------------------------------------------ indirect quotes
 
@@ -68,6 +71,10 @@ def clause_span(ctx: Context, tokens: list[Token]) -> tuple[int, int] | None:
                     )
                 )
             )
+            opens = not ctx.quoted[i] and i + 1 < len(ctx.quoted) and ctx.quoted[i + 1]
+            if opens and _opens_own_quote(ctx, tokens, position):
+                tokens = tokens[:position]
+                break
             paired = i in dashes and dashes.index(i) % 2 == 0
             aside = paired and len(dashes) > dashes.index(i) + 1
             stop = i in ctx.clause_stops
@@ -91,6 +98,28 @@ def clause_span(ctx: Context, tokens: list[Token]) -> tuple[int, int] | None:
     if not tokens:
         return None
     return tokens[0].idx, tokens[-1].idx + len(tokens[-1])
+
+
+def _opens_own_quote(ctx: Context, tokens: list[Token], position: int) -> bool:
+    """Whether a clause's word at ``position`` opens a quotation that is a sentence
+    of its own after the report is complete: 'said resources would be free, "For
+    example, schools can ..."'. Quoted words inside a report go on with its
+    sentence ('said it is "sinking"'), and a lead-in without a verb of its own
+    ('told the court that, over five months, "Gloria's eczema ...') is part of
+    the quote."""
+    i = tokens[position].i
+    if ctx.quoted[i] or i + 1 >= len(ctx.quoted) or not ctx.quoted[i + 1]:
+        return False  # no quotation opens here
+    doc = ctx.doc
+    if (
+        doc[i].text not in QUOTE_MARKS
+        or tokens[position - 1].text not in (",", ":")
+        or not doc[i + 1].text[:1].isupper()
+    ):
+        return False
+    return any(
+        t.pos_ in ("VERB", "AUX") and not ctx.quoted[t.i] for t in tokens[:position]
+    )
 
 
 def _without_framing(ctx: Context, tokens: list[Token]) -> list[Token]:
@@ -167,6 +196,33 @@ def misparsed_object_clause(verb: Token) -> Token | None:
         )
         return child if clause_inside else None
     return None
+
+
+def subject_read_as_object(verb: Token) -> tuple[list[Token], Token] | None:
+    """ "warns UK is still protecting ...", "arguing the deal does not pose ...": the
+    parser took the report's subject for the cue's object and hung the report's
+    verb somewhere else. In English no finite verb follows an object phrase
+    directly, so an object followed at once by a finite verb or auxiliary of its
+    own clause is that clause's subject. Returns the clause (the object's phrase
+    and that verb's words from there on) and the clause's verb."""
+    if verb.lemma_.lower() in WEAK_VERBS:
+        return None
+    obj = next((c for c in verb.rights if c.dep_ == "dobj"), None)
+    if obj is None or obj.pos_ not in ("NOUN", "PROPN"):
+        return None
+    doc = verb.doc
+    after = obj.right_edge.i + 1
+    if after >= len(doc) or doc[after].tag_ not in FINITE_TAGS:
+        return None
+    finite = doc[after]
+    main = finite.head if finite.dep_ in ("aux", "auxpass") else finite
+    if main.i < finite.i or main.i == verb.i or main.dep_ in ("relcl", "acl"):
+        return None  # a verb of the object's own phrase, or the cue itself
+    first = obj.left_edge.i
+    if any(c.dep_ in SPEAKER_DEPS and c.i >= first for c in main.children):
+        return None  # the verb has a subject of its own: the object is an object
+    clause = [*obj.subtree, *(t for t in main.subtree if t.i > obj.right_edge.i)]
+    return clause, main
 
 
 def _in_relative_clause(token: Token, top: Token) -> bool:
@@ -311,14 +367,19 @@ def indirect_quotes(ctx: Context) -> list[tuple[tuple[int, int], Cue, Token]]:
             continue
         lemma = token.lemma_.lower()
         p_start, p_end = ctx.paragraphs[ctx.paragraph_of(token.idx)]
-        complement = None
+        complements = []
         for child in token.rights:
             if not child.idx < p_end:
                 break  # the parser ran on into the next paragraph: not this cue's
             if child.dep_ == "ccomp" or (
                 child.dep_ == "xcomp" and lemma in XCOMP_VERBS
             ):
-                complement = child
+                complements.append(child)
+        # 'said resources would be accessible, "For example, schools can ..."':
+        # a clause whose verb is quoted is a direct quote of its own; the report
+        # is the clause in the reporter's words.
+        unquoted = [c for c in complements if not ctx.quoted[c.i]]
+        complement = (unquoted or complements or [None])[-1]
         if complement is None:
             complement = (
                 _fronted_report(token)
@@ -327,7 +388,14 @@ def indirect_quotes(ctx: Context) -> list[tuple[tuple[int, int], Cue, Token]]:
             )
         subject = None
         rule = "indirect.that_clause"
-        if complement is not None:
+        misread = None if complement is not None else subject_read_as_object(token)
+        if misread is not None:
+            clause, main = misread
+            # "arguing the deal does not pose ...", with "arguing" hung under
+            # "pose": the cue's speaker is the report's head's subject.
+            subject = speaker_of(ctx, main if token.head.i == main.i else token)
+            rule = "indirect.bare_clause"
+        elif complement is not None:
             if token.dep_ != "parataxis":
                 subject = speaker_of(ctx, token)
             clause = list(complement.subtree)

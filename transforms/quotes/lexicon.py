@@ -8,6 +8,7 @@ attribution (reporting verbs, titles, pronouns), not a list of cases.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 SPEECH_VERBS = frozenset(
     {
@@ -147,6 +148,14 @@ DOCUMENT_NOUNS = frozenset(
     }
 )  # fmt: skip
 STATEMENT_NOUNS = DOCUMENT_NOUNS | {"spokesman", "spokeswoman", "spokesperson"}
+# Verbs whose subject is the author of the document they take as object: "the
+# Pentagon released a report", "the family issued a statement".
+ISSUING_VERBS = frozenset(
+    {
+        "issue", "release", "publish", "send", "write", "file", "post", "sign",
+        "submit", "deliver", "draft", "circulate", "tweet", "email",
+    }
+)  # fmt: skip
 # Prepositions that tie a role or a document to its owner: "a spokesman for Disney",
 # "a report by the program", "the head of the agency", "an official at the embassy".
 OWNER_PREPOSITIONS = frozenset(
@@ -205,6 +214,21 @@ GENDERED_WORDS = {
         "f",
     ),
 }  # fmt: skip
+
+
+def _given_names() -> dict[str, str]:
+    """Given name -> "m" or "f", from ``data/given_names.tsv`` (its header says how
+    it was made); read once, at import."""
+    path = Path(__file__).resolve().parents[1] / "data" / "given_names.tsv"
+    names = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            name, gender = line.split("\t")
+            names[name] = gender
+    return names
+
+
+GIVEN_NAMES = _given_names()
 THING_PRONOUNS = frozenset({"it", "they", "them"})
 FIRST_PERSON = frozenset({"i", "we", "you", "me", "us"})
 RELATIVE_PRONOUNS = frozenset({"who", "which", "that", "whom"})

@@ -16,6 +16,9 @@ from newsbeam.transforms.quotes.lexicon import (
     DOCUMENT_NOUNS,
     FIRST_PERSON,
     GENDERED_WORDS,
+    GENERIC_ORG_NOUNS,
+    GROUP_NOUNS,
+    ISSUING_VERBS,
     NAMED_LABELS,
     NO_SPAN,
     ORG_NOUNS,
@@ -101,7 +104,7 @@ def resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
     if not speaker.role:
         speaker.role = _role_of(ctx, token, speaker)
     if speaker.is_person and speaker.antecedent != NO_SPAN:
-        speaker.antecedent = _without_title(ctx, speaker.antecedent)
+        speaker.antecedent = ctx.full_name(_without_title(ctx, speaker.antecedent))
     return speaker
 
 
@@ -127,9 +130,13 @@ def _role_of(ctx: Context, token: Token, speaker: Speaker) -> str:
     lemma = token.lemma_.lower()
     if lemma in ROLE_NOUNS:
         return lemma
-    for i in ctx.token_range(*speaker.text_span):
-        if i in ctx.role_words:  # a role noun or name ("Foreign Secretary")
-            return ctx.role_words[i]
+    roles = [i for i in ctx.token_range(*speaker.text_span) if i in ctx.role_words]
+    if roles:  # "Foreign Secretary Boris Johnson"; not the owner's title in
+        # "President Donald Trump's choice" or "the pilots' union"
+        owners = {t.i for c in token.lefts if c.dep_ == "poss" for t in c.subtree}
+        for i in roles:
+            if i not in owners:
+                return ctx.role_words[i]
     if speaker.antecedent != NO_SPAN and speaker.is_person:
         for _char, role, span in ctx.roles:
             if span == speaker.antecedent and role in ROLE_NOUNS:
@@ -166,6 +173,11 @@ def owner_of(ctx: Context, token: Token, depth: int = 0) -> tuple[int, int]:
                 return ent.start_char, ent.end_char
             if noun.pos_ == "PROPN":
                 return ctx.clip(proper_run(noun), noun.idx)
+            if noun.lemma_.lower() in DOCUMENT_NOUNS | ORG_NOUNS | ROLE_NOUNS:
+                # "an email from the mayor's office": the office's owner
+                owner = _resolve(ctx, noun, depth + 1).antecedent
+                if owner != NO_SPAN:
+                    return owner
     return NO_SPAN
 
 
@@ -184,12 +196,15 @@ def _earlier_document(ctx: Context, token: Token, depth: int) -> tuple[int, int]
         if owner != NO_SPAN:
             return owner
         prep = earlier.head
+        verb = None
         if earlier.dep_ == "pobj" and prep.lower_ in ("in", "through", "via"):
-            verb = prep.head
-            if is_cue_verb(verb):
-                subject = speaker_of(ctx, verb)
-                if subject is not None and subject.i != token.i:
-                    return _resolve(ctx, subject, depth + 1).antecedent
+            verb = prep.head if is_cue_verb(prep.head) else None
+        elif earlier.dep_ == "dobj" and prep.lemma_.lower() in ISSUING_VERBS:
+            verb = prep  # "The Pentagon released a report ... The report said"
+        if verb is not None:
+            subject = speaker_of(ctx, verb)
+            if subject is not None and subject.i != token.i:
+                return _resolve(ctx, subject, depth + 1).antecedent
         return NO_SPAN
     return NO_SPAN
 
@@ -273,7 +288,7 @@ def _resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
     definite = any(
         c.dep_ in ("det", "poss") and c.lower_ in ("the", "this", "that")
         for c in token.lefts
-    )
+    ) or _headline_style(token)
     # "Bergen's mayor", "the port's spokesman": one holder of the role, whom the
     # article may name elsewhere ("Mayor Anne Vik"); only failing that the owner.
     owned = any(c.dep_ == "poss" and c.pos_ in ("PROPN", "NOUN") for c in token.lefts)
@@ -322,6 +337,15 @@ def _resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
     return Speaker(phrase, NO_SPAN, False)
 
 
+def _headline_style(token: Token) -> bool:
+    """A singular common noun with no determiner ("disgraced doctor said he ..."):
+    English allows it only in headlines and standfirsts, where it stands for "the
+    doctor"."""
+    return token.tag_ == "NN" and not any(
+        c.dep_ in ("det", "poss", "nummod", "predet") for c in token.lefts
+    )
+
+
 def _plural(token: Token) -> bool:
     """A plural noun phrase: a plural noun, or nouns joined by "and"."""
     if token.tag_ in ("NNS", "NNPS") or token.lower_ in ("they", "them", "we"):
@@ -329,6 +353,30 @@ def _plural(token: Token) -> bool:
     return any(c.dep_ == "conj" for c in token.children) and any(
         c.dep_ == "cc" and c.lower_ == "and" for c in token.children
     )
+
+
+def _known_person(ctx: Context, span: tuple[int, int]) -> bool:
+    """Whether the article shows the name at ``span`` to be a person's, whatever
+    the NER took it for: it is part of a person's full name ("Menendez" after
+    "Sen. Bob Menendez"). (A gender is no proof: it may have been noted from a
+    pronoun resolved to an organisation.)"""
+    return ctx.full_name(span) != span
+
+
+def _after_article(ctx: Context, span: tuple[int, int]) -> bool:
+    """Whether "the" or "a" stands before the name at ``span``: English puts no
+    article before a person's name ("the Church", not "the Wilkins")."""
+    indices = ctx.token_range(*span)
+    if not indices or indices.start == 0:
+        return False
+    return ctx.doc[indices.start - 1].lower_ in ("the", "a", "an")
+
+
+def _collective(token: Token) -> bool:
+    """A singular noun that "they" can stand for: a body of people ("the company
+    said they ..."), not a thing ("the ruling")."""
+    lemma = token.lemma_.lower()
+    return lemma in ORG_NOUNS or lemma in GENERIC_ORG_NOUNS or lemma in GROUP_NOUNS
 
 
 def _agrees(ctx: Context, wanted: str, span: tuple[int, int]) -> bool:
@@ -371,6 +419,7 @@ def pronoun_antecedent(ctx: Context, pronoun: Token, depth: int) -> tuple[int, i
     ctx.resolving.add(pronoun.i)
     try:
         personal = lower in PERSON_PRONOUNS
+        plural = lower in ("they", "them")
         wanted = GENDERED_WORDS.get(lower, "")
         doc = ctx.doc
         sentence_start = ctx.sentence_of(pronoun.i)[0]
@@ -407,6 +456,10 @@ def pronoun_antecedent(ctx: Context, pronoun: Token, depth: int) -> tuple[int, i
                 continue  # "he" is not "the Sams" nor "Carper and Leahy"
             elif wanted and GENDERED_WORDS.get(candidate.lower_, wanted) != wanted:
                 continue  # "She said ... He said": he is someone else
+            elif plural and candidate.tag_ == "NN" and not _collective(candidate):
+                continue  # "they" is not "the Supreme Court ruling"
+            elif plural and candidate.tag_ == "NNS" and candidate.pos_ == "NOUN":
+                return NO_SPAN  # "Prosecutors countered ... they": a group, unnamed
             else:
                 speaker = _resolve(
                     ctx, candidate, depth + 1
@@ -415,18 +468,33 @@ def pronoun_antecedent(ctx: Context, pronoun: Token, depth: int) -> tuple[int, i
                 continue
             ent = entity_in(ctx, *speaker.antecedent)
             label = ent.label_ if ent is not None else ""
+            verb = candidate.head if isinstance(candidate, Token) else None
+            surname = " " not in ctx.text[speaker.antecedent[0] : speaker.antecedent[1]]
+            said = (verb is not None and is_cue_verb(verb)) or verb is None
+            if plural and not (isinstance(candidate, Token) and _plural(candidate)):
+                surname_said = label in ("GPE", "") and said and surname
+                if (
+                    speaker.is_person
+                    or surname_said
+                    or _known_person(ctx, speaker.antecedent)
+                ):
+                    continue  # "they" is not the one person quoted before
             if personal and not _agrees(ctx, wanted, speaker.antecedent):
                 continue  # "she" is not the man named just before
             if personal and (label == "PERSON" or speaker.is_person):
                 if wanted:
                     ctx.note_gender(speaker.antecedent, wanted)
                 return speaker.antecedent
-            verb = candidate.head if isinstance(candidate, Token) else None
-            surname = " " not in ctx.text[speaker.antecedent[0] : speaker.antecedent[1]]
-            said = (verb is not None and is_cue_verb(verb)) or verb is None
-            if personal and label in ("GPE", "ORG", "") and said and surname:
+            if (
+                personal
+                and label in ("GPE", "ORG", "")
+                and said
+                and surname
+                and not _after_article(ctx, speaker.antecedent)
+            ):
                 # "Paris claims ...", "Wilkins said ...": the small model often takes
-                # a surname for a place or a company; one that speaks is a person.
+                # a surname for a place or a company; one that speaks is a person,
+                # unless an article stands before it ("the Church denied ...").
                 return speaker.antecedent
             if not personal and label in ("ORG", "GPE", "NORP"):
                 return speaker.antecedent
