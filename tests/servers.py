@@ -136,17 +136,26 @@ def _make_handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                 {k.lower(): v for k, v in self.headers.items()},
                 time.monotonic(),
             )
-            host = request.headers.get("host", "")
+            self._host = host = request.headers.get("host", "")
             with server._lock:
                 server._in_flight[host] += 1
                 server.most_in_flight[host] = max(
                     server.most_in_flight[host], server._in_flight[host]
                 )
+            self._counted = True
             try:
                 self._respond(request)
             finally:
+                self._leave()
+
+        def _leave(self) -> None:
+            """The request no longer counts as in flight. Called before the last
+            bytes go out: once the client has them it may send its next request,
+            which must not find this one still counted (a race under load)."""
+            if self._counted:
+                self._counted = False
                 with server._lock:
-                    server._in_flight[host] -= 1
+                    server._in_flight[self._host] -= 1
 
         def _respond(self, request: Request) -> None:
             route = server._answer(request)
@@ -165,9 +174,12 @@ def _make_handler(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                     _abort(self.connection)
                     return
                 if not route.drip:
+                    self._leave()
                     self.wfile.write(body)
                     return
                 for start in range(0, len(body), route.chunk_size):
+                    if start + route.chunk_size >= len(body):
+                        self._leave()
                     self.wfile.write(body[start : start + route.chunk_size])
                     self.wfile.flush()
                     if server._pause(route.drip):
