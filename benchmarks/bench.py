@@ -804,36 +804,34 @@ def main(argv: list[str] | None = None) -> int:
             "one_worker_vs_kernel": [],
             "two_workers_vs_kernel": [],
         }
+
+        def reference(rep: int, base: dict, key: str, run: dict, label: str) -> None:
+            """A reference run of repetition ``rep``, paired with its ceiling."""
+            collected[key].append(run)
+            paired[key].append(base["seconds"] / run["seconds"])
+            loads.extend(run["load"])
+            say(
+                f"rep {rep}: {label} {run['seconds']:.1f} s "
+                f"({paired[key][-1]:.2f}× ceiling)"
+            )
+
         for index in range(repeat):
             c = ceiling(texts, scratch, nlp["batch_size"], words, n)
             collected["ceiling"].append(c)
             loads += c["load"]
             say(f"rep {index + 1}: ceiling {c['seconds']:.1f} s")
+
             fast = ceiling(texts, scratch, nlp["batch_size"], words, n, True)
-            collected["ceiling_stand_ins"].append(fast)
-            paired["ceiling_stand_ins"].append(c["seconds"] / fast["seconds"])
-            loads += fast["load"]
-            say(f"rep {index + 1}: ceiling with the stand-ins {fast['seconds']:.1f} s")
+            reference(index + 1, c, "ceiling_stand_ins", fast, "ceiling, stand-ins")
             # Only where tuned_gemm applies: elsewhere it would be the ceiling again.
             tuned = ceiling(
                 texts, scratch, nlp["batch_size"], words, n, kernel_only=True
             )
             if tuned["kernel"]:
-                collected["ceiling_kernel"].append(tuned)
-                paired["ceiling_kernel"].append(c["seconds"] / tuned["seconds"])
-                loads += tuned["load"]
-                say(
-                    f"rep {index + 1}: ceiling on the {tuned['kernel']} kernel "
-                    f"{tuned['seconds']:.1f} s"
-                )
+                label = f"ceiling on the {tuned['kernel']} kernel"
+                reference(index + 1, c, "ceiling_kernel", tuned, label)
             pair = ceiling_pair(halves, scratch, nlp["batch_size"], words, n)
-            collected["ceiling_2proc"].append(pair)
-            paired["ceiling_2proc"].append(c["seconds"] / pair["seconds"])
-            loads += pair["load"]
-            say(
-                f"rep {index + 1}: plain spaCy in 2 processes {pair['seconds']:.1f} s "
-                f"({paired['ceiling_2proc'][-1]:.2f}× ceiling)"
-            )
+            reference(index + 1, c, "ceiling_2proc", pair, "plain spaCy, 2 processes")
             for config in (ONE_WORKER, TWO_WORKERS):
                 output = scratch / f"out-{config.key}-{index}"
                 run, record = ingest(corpus, output, config, scratch / "probe.log")
