@@ -31,10 +31,11 @@ from newsbeam.transforms.actors.organisations import initials, name_forms
 from newsbeam.transforms.actors.people import People
 from newsbeam.transforms.actors.registry import Actor, ActorRegistry
 from newsbeam.transforms.actors.spans import Candidate, in_entities
+from newsbeam.transforms.columns import TokenColumns, columns_of
 from spacy.attrs import ORTH, POS, SENT_START
 from spacy.parts_of_speech import IDS as POS_IDS
 from spacy.symbols import NOUN, PROPN
-from spacy.tokens import Doc, Token
+from spacy.tokens import Doc
 
 # Words of these classes are never a name, however written: "May God protect them",
 # "Will you", "The". Nouns, adjectives, adverbs and verbs can be: the small model
@@ -89,16 +90,16 @@ class ArticleNames:
         self.longest = max((len(w) for w in self.written), default=1)
         self.longest = max([self.longest, *(len(f.split()) for f in self.short_forms)])
 
-    def match(self, tokens: list[Token]) -> Hit | None:
-        """The actor a run of tokens names, if it is one of the article's forms."""
-        words = tuple(t.text for t in tokens)
+    def match(self, words: tuple[str, ...], title: bool) -> Hit | None:
+        """The actor a run of tokens names, if it is one of the article's forms:
+        ``words`` are their texts, ``title`` whether the first is Title Case."""
         hit = _unique(self.written.get(words, {}))
-        if hit is None and all(_capitalised(t) for t in tokens):
+        if hit is None and all(w[:1].isupper() for w in words):
             hit = _unique(self.short_forms.get(alias_key(" ".join(words)), {}))
-        if hit is not None or len(tokens) > 1:
+        if hit is not None or len(words) > 1:
             return hit
         text = words[0]
-        surname = name_words(text) if tokens[0].is_title else []
+        surname = name_words(text) if title else []
         if len(surname) == 1:
             matches = self.people.by_surname.get(surname[0], [])
             if len(matches) == 1 and matches[0].actor is not None:
@@ -106,10 +107,6 @@ class ArticleNames:
         if text.isupper() and 2 <= len(text) <= _MAX_ACRONYM:
             return _unique(self.acronyms.get(text, {}))
         return None
-
-
-def _capitalised(token: Token) -> bool:
-    return token.text[:1].isupper()
 
 
 def _name_like(doc: Doc) -> list[int]:
@@ -130,10 +127,15 @@ def _name_like(doc: Doc) -> list[int]:
     return numpy.flatnonzero(may).tolist()
 
 
-def _continues_a_name(token: Token) -> bool:
-    """Would this neighbour make the match part of a longer capitalised name? A stop
-    word in a Title Case headline ("Referendum On Trump") does not."""
-    return token.pos == PROPN and token.is_title and not token.is_stop
+def _continues_a_name(columns: TokenColumns, i: int) -> bool:
+    """Would token ``i``, a neighbour, make the match part of a longer capitalised
+    name? A stop word in a Title Case headline ("Referendum On Trump") does not."""
+    return (
+        0 <= i < len(columns)
+        and columns.pos[i] == PROPN
+        and columns.is_title[i]
+        and not columns.is_stop[i]
+    )
 
 
 def untagged_mentions(
@@ -148,33 +150,33 @@ def untagged_mentions(
     covered = bytearray(in_entities(doc).astype(numpy.uint8).tobytes())
     for c in candidates:
         covered[c.start : c.end] = b"\1" * (c.end - c.start)
+    # Read from the doc's columns: a Token object for every word of every length
+    # tried cost more than the matching.
+    columns = columns_of(doc)
     found = []
     free = 0  # the first position not inside a match already made
     for i in _name_like(doc):
         if i < free or covered[i]:
             continue
-        token = doc[i]
+        title = columns.is_title[i]
         for n in range(min(names.longest, len(doc) - i), 0, -1):
             stop = i + n
             if any(covered[i:stop]):
                 continue
-            hit = names.match(list(doc[i:stop]))
+            hit = names.match(tuple(columns.text[i:stop]), title)
             if hit is None:
                 continue
-            before = doc[i - 1] if i else None
-            after = doc[stop] if stop < len(doc) else None
-            if token.is_title and any(
-                t is not None and _continues_a_name(t) for t in (before, after)
+            if title and (
+                _continues_a_name(columns, i - 1) or _continues_a_name(columns, stop)
             ):
                 continue  # "Johnson Space": part of a longer untagged name
-            last = doc[stop - 1]
-            text = "".join(t.text_with_ws for t in doc[i:stop]).strip()
+            text = columns.text_with_ws(i, stop).strip()
             found.append(
                 Candidate(
                     start=i,
                     end=stop,
-                    start_char=token.idx,
-                    end_char=last.idx + len(last.text),
+                    start_char=columns.idx[i],
+                    end_char=columns.end_char(stop - 1),
                     label=hit[0],
                     text=text,
                     key=alias_key(text),
