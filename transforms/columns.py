@@ -18,38 +18,34 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy
-from spacy.attrs import (
-    IDX,
-    IS_PUNCT,
-    IS_SPACE,
-    IS_STOP,
-    IS_TITLE,
-    LOWER,
-    ORTH,
-    POS,
-    SPACY,
-)
+from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LOWER, ORTH, POS, SPACY
 from spacy.tokens import Doc
 
-_ATTRIBUTES = [ORTH, LOWER, IDX, SPACY, IS_PUNCT, IS_SPACE, IS_TITLE, IS_STOP, POS]
+_ATTRIBUTES = [ORTH, IDX, SPACY, IS_PUNCT, IS_SPACE, POS, LOWER]
 
 
 @dataclass(frozen=True, slots=True)
 class TokenColumns:
-    """One list per attribute, indexed by token position (``Token.i``)."""
+    """One list per attribute, indexed by token position (``Token.i``). Only the
+    token texts are resolved to strings: a column of strings costs about as much
+    as a Token per word, so an attribute read for a few tokens (``lower_``) is
+    kept as its hash and resolved where it is read (``lower``)."""
 
+    doc: Doc
     text: list[str]  # Token.text
-    lower: list[str]  # Token.lower_
     idx: list[int]  # Token.idx: where the token starts in the text
     whitespace: list[bool]  # Token.whitespace_ is not empty
     is_punct: list[bool]
     is_space: list[bool]
-    is_title: list[bool]
-    is_stop: list[bool]
     pos: list[int]  # Token.pos, a symbol id
+    lower_ids: list[int]  # Token.lower, a string hash
 
     def __len__(self) -> int:
         return len(self.text)
+
+    def lower(self, i: int) -> str:
+        """``Token.lower_`` of token ``i``."""
+        return self.doc.vocab.strings[self.lower_ids[i]]
 
     def end_char(self, i: int) -> int:
         """Where token ``i`` ends, without its trailing space."""
@@ -82,15 +78,16 @@ def columns_of(doc: Doc) -> TokenColumns:
 
 def _read_columns(doc: Doc) -> TokenColumns:
     if not len(doc):
-        return TokenColumns([], [], [], [], [], [], [], [], [])
+        return TokenColumns(doc, [], [], [], [], [], [], [])
     array = doc.to_array(_ATTRIBUTES)
-    flags = [array[:, n].astype(bool).tolist() for n in range(3, 8)]
+    flags = [array[:, n].astype(bool).tolist() for n in range(2, 5)]
     return TokenColumns(
+        doc,
         _strings(doc, array[:, 0]),
-        _strings(doc, array[:, 1]),
-        array[:, 2].tolist(),
+        array[:, 1].tolist(),
         *flags,
-        array[:, 8].tolist(),
+        array[:, 5].tolist(),
+        array[:, 6].tolist(),
     )
 
 

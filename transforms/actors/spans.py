@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy
 from newsbeam.transforms.actors.names import (
@@ -28,7 +29,7 @@ from newsbeam.transforms.actors.organisations import (
     organisation_rules,
 )
 from newsbeam.transforms.actors.registry import Actor, ActorRegistry
-from newsbeam.transforms.columns import columns_of
+from newsbeam.transforms.columns import TokenColumns, columns_of
 from spacy.attrs import DEP, ENT_IOB, POS
 from spacy.symbols import AUX, PROPN, VERB
 from spacy.tokens import Doc, Span, Token
@@ -57,27 +58,50 @@ class Candidate:
     place_acronym: bool = False  # an unknown acronym the model called a place ("AI")
 
 
-def _title_phrase(lower: list[str], start: int, stop: int) -> str:
+@lru_cache(maxsize=1)
+def _title_edges() -> tuple[frozenset[str], frozenset[str]]:
+    """The first words and the last words of the titles. A phrase is a title only
+    if its first word is one of the first and its last one of the last, so at most
+    tokens no phrase needs building (they are looked at for every entity)."""
+    titles = name_rules().titles
+    return (
+        frozenset(title.split(" ")[0] for title in titles),
+        frozenset(title.split(" ")[-1] for title in titles),
+    )
+
+
+def _title_phrase(columns: TokenColumns, start: int, stop: int) -> str:
     """Tokens ``start:stop`` as the title table writes them ("prime minister")."""
-    return " ".join(word.rstrip(".") for word in lower[start:stop])
+    return " ".join(columns.lower(i).rstrip(".") for i in range(start, stop))
 
 
-def _title_length(lower: list[str], at: int, stop: int) -> int:
+def _title_length(columns: TokenColumns, at: int, stop: int) -> int:
     """How many tokens from ``at`` form the longest title ("Prime Minister")."""
+    if (
+        at >= stop
+        or _title_phrase(columns, at, at + 1).split(" ")[0] not in (_title_edges()[0])
+    ):
+        return 0
     rules = name_rules()
     best = 0
     for n in range(1, min(rules.max_title_words, stop - at) + 1):
-        if _title_phrase(lower, at, at + n) in rules.titles:
+        if _title_phrase(columns, at, at + n) in rules.titles:
             best = n
     return best
 
 
 def _title_before(doc: Doc, start: int) -> tuple[bool, bool]:
     """(title, honorific): does one immediately precede token ``start``?"""
+    columns = columns_of(doc)
+    if (
+        start <= 0
+        or _title_phrase(columns, start - 1, start).split(" ")[-1]
+        not in (_title_edges()[1])
+    ):
+        return False, False
     rules = name_rules()
-    lower = columns_of(doc).lower
     for n in range(min(rules.max_title_words, start), 0, -1):
-        phrase = _title_phrase(lower, start - n, start)
+        phrase = _title_phrase(columns, start - n, start)
         if phrase in rules.titles:
             return True, phrase in rules.honorifics
     return False, False
@@ -93,7 +117,7 @@ def clean_entity(doc: Doc, doc_text: str, ent: Span) -> list[Candidate]:
     # rest of the cleaning.
     columns = columns_of(doc)
     words = columns.text
-    definite = start > 0 and columns.lower[start - 1] == "the"
+    definite = start > 0 and columns.lower(start - 1) == "the"
     # Lower-case words and hyphenated prefixes are not part of a name: "united
     # Republican party", "pro-Beijing New People's Party".
     glued = False
@@ -149,16 +173,16 @@ def _candidate(
     definite: bool,
 ) -> Candidate | None:
     columns = columns_of(doc)
-    words, lower = columns.text, columns.lower
+    words = columns.text
     is_punct, is_space = columns.is_punct, columns.is_space
     rules = name_rules()
     # Titles inside the span: stripped from PERSON; from other labels only when they
     # are honorifics (so "General Motors" keeps its "General").
     while start < end:
-        n = _title_length(lower, start, end)
+        n = _title_length(columns, start, end)
         if not n or start + n >= end:
             break
-        phrase = _title_phrase(lower, start, start + n)
+        phrase = _title_phrase(columns, start, start + n)
         if label != "PERSON" and phrase not in rules.honorifics:
             break
         if not words[start + n][:1].isupper():
@@ -173,7 +197,7 @@ def _candidate(
     while (
         label != "PERSON"
         and end - start >= 2
-        and lower[end - 1].rstrip(".") in rules.titles
+        and columns.lower(end - 1).rstrip(".") in rules.titles
         and words[end - 1][:1].isupper()
     ):
         end -= 1

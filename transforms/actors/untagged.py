@@ -31,8 +31,8 @@ from newsbeam.transforms.actors.organisations import initials, name_forms
 from newsbeam.transforms.actors.people import People
 from newsbeam.transforms.actors.registry import Actor, ActorRegistry
 from newsbeam.transforms.actors.spans import Candidate, in_entities
-from newsbeam.transforms.columns import TokenColumns, columns_of
-from spacy.attrs import ORTH, POS, SENT_START
+from newsbeam.transforms.columns import columns_of
+from spacy.attrs import POS, SENT_START
 from spacy.parts_of_speech import IDS as POS_IDS
 from spacy.symbols import NOUN, PROPN
 from spacy.tokens import Doc
@@ -116,26 +116,23 @@ def _name_like(doc: Doc) -> list[int]:
     word cost more than the whole search."""
     if not len(doc):
         return []
-    columns = doc.to_array([ORTH, POS, SENT_START])
-    forms, where = numpy.unique(columns[:, 0], return_inverse=True)
-    strings = doc.vocab.strings
-    capitalised = numpy.array([strings[int(f)][:1].isupper() for f in forms])
-    pos = columns[:, 1]
-    at_start = columns[:, 2] == 1
-    may = capitalised[where.reshape(-1)] & ~numpy.isin(pos, _CLOSED_IDS)
+    words = columns_of(doc).text
+    capitalised = numpy.fromiter((w[:1].isupper() for w in words), bool, len(words))
+    columns = doc.to_array([POS, SENT_START])
+    pos = columns[:, 0]
+    at_start = columns[:, 1] == 1
+    may = capitalised & ~numpy.isin(pos, _CLOSED_IDS)
     may &= ~at_start | (pos == PROPN) | (pos == NOUN)
     return numpy.flatnonzero(may).tolist()
 
 
-def _continues_a_name(columns: TokenColumns, i: int) -> bool:
+def _continues_a_name(doc: Doc, i: int) -> bool:
     """Would token ``i``, a neighbour, make the match part of a longer capitalised
     name? A stop word in a Title Case headline ("Referendum On Trump") does not."""
-    return (
-        0 <= i < len(columns)
-        and columns.pos[i] == PROPN
-        and columns.is_title[i]
-        and not columns.is_stop[i]
-    )
+    if not 0 <= i < len(doc):
+        return False
+    token = doc[i]
+    return token.pos == PROPN and token.is_title and not token.is_stop
 
 
 def untagged_mentions(
@@ -158,7 +155,7 @@ def untagged_mentions(
     for i in _name_like(doc):
         if i < free or covered[i]:
             continue
-        title = columns.is_title[i]
+        title = doc[i].is_title
         for n in range(min(names.longest, len(doc) - i), 0, -1):
             stop = i + n
             if any(covered[i:stop]):
@@ -167,7 +164,7 @@ def untagged_mentions(
             if hit is None:
                 continue
             if title and (
-                _continues_a_name(columns, i - 1) or _continues_a_name(columns, stop)
+                _continues_a_name(doc, i - 1) or _continues_a_name(doc, stop)
             ):
                 continue  # "Johnson Space": part of a longer untagged name
             text = columns.text_with_ws(i, stop).strip()
