@@ -7,21 +7,26 @@ corpus making them (about 1.3 million) cost more than the looks themselves. So t
 attributes the hot loops read are taken from ``Doc.to_array`` once per doc, strings
 resolved once per distinct word, and the loops index lists instead.
 
-``columns_of(doc)`` keeps the columns of the latest doc it was asked about, so the
-mention and the quote extractor of one article share them. A doc is not changed
-after it is parsed (the pipeline never does): a caller that changes one in place
-must not ask for its columns before and after.
+An extractor reads its doc inside ``with reading(doc):``; there ``columns_of(doc)``
+reads the columns on the first ask and hands the same ones to every later ask, and
+they are dropped when the block ends. Outside such a block every ask reads them
+anew, so a doc changed between two extractions (as tests do with ``doc.ents``) is
+never seen through old columns.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy
-from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LOWER, ORTH, POS, SPACY
+from spacy.attrs import ENT_IOB, IDX, IS_PUNCT, IS_SPACE, LOWER, ORTH, POS, SPACY
 from spacy.tokens import Doc
 
-_ATTRIBUTES = [ORTH, IDX, SPACY, IS_PUNCT, IS_SPACE, POS, LOWER]
+_ATTRIBUTES = [ORTH, IDX, SPACY, IS_PUNCT, IS_SPACE, POS, LOWER, ENT_IOB]
+_INSIDE, _BEGIN = 1, 3  # ENT_IOB: 1 inside an entity, 2 outside, 3 its first token
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +44,7 @@ class TokenColumns:
     is_space: list[bool]
     pos: list[int]  # Token.pos, a symbol id
     lower_ids: list[int]  # Token.lower, a string hash
+    in_entity: numpy.ndarray  # bool: the token is inside one of doc.ents
 
     def __len__(self) -> int:
         return len(self.text)
@@ -61,24 +67,34 @@ class TokenColumns:
         )
 
 
-_latest: tuple[Doc, TokenColumns] | None = None
+_reading = threading.local()  # the doc being read in this thread, its columns
+
+
+@contextmanager
+def reading(doc: Doc) -> Iterator[None]:
+    """Within the block, ``columns_of(doc)`` reads ``doc``'s columns only once."""
+    previous = getattr(_reading, "current", None)
+    _reading.current = [doc, None]
+    try:
+        yield
+    finally:
+        _reading.current = previous
 
 
 def columns_of(doc: Doc) -> TokenColumns:
-    """The token columns of ``doc``, made on the first ask and kept for the next
-    asks about the same doc."""
-    global _latest
-    latest = _latest  # one read: another thread may replace it meanwhile
-    if latest is not None and latest[0] is doc:
-        return latest[1]
-    columns = _read_columns(doc)
-    _latest = (doc, columns)
-    return columns
+    """The token columns of ``doc``: those read before in the same ``reading``
+    block, else read now."""
+    current = getattr(_reading, "current", None)
+    if current is None or current[0] is not doc:
+        return _read_columns(doc)
+    if current[1] is None:
+        current[1] = _read_columns(doc)
+    return current[1]
 
 
 def _read_columns(doc: Doc) -> TokenColumns:
     if not len(doc):
-        return TokenColumns(doc, [], [], [], [], [], [], [])
+        return TokenColumns(doc, [], [], [], [], [], [], [], numpy.zeros(0, bool))
     array = doc.to_array(_ATTRIBUTES)
     flags = [array[:, n].astype(bool).tolist() for n in range(2, 5)]
     return TokenColumns(
@@ -88,6 +104,7 @@ def _read_columns(doc: Doc) -> TokenColumns:
         *flags,
         array[:, 5].tolist(),
         array[:, 6].tolist(),
+        (array[:, 7] == _INSIDE) | (array[:, 7] == _BEGIN),
     )
 
 

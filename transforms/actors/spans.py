@@ -30,11 +30,10 @@ from newsbeam.transforms.actors.organisations import (
 )
 from newsbeam.transforms.actors.registry import Actor, ActorRegistry
 from newsbeam.transforms.columns import TokenColumns, columns_of
-from spacy.attrs import DEP, ENT_IOB, POS
+from spacy.attrs import DEP, POS
 from spacy.symbols import AUX, PROPN, VERB
 from spacy.tokens import Doc, Span, Token
 
-_INSIDE, _BEGIN = 1, 3  # ENT_IOB: 1 inside an entity, 2 outside, 3 its first token
 _LEADING_WORDS = frozenset({"the", "a", "an"})
 POSSESSIVE = ("'s", "’s", "'", "’")
 
@@ -494,11 +493,9 @@ def repair_by_form(
 
 def in_entities(doc: Doc) -> numpy.ndarray:
     """Whether each token is inside one of ``doc.ents``, from its entity column
-    (``doc.ents`` makes a ``Span`` and reads every token of each entity)."""
-    if not len(doc):
-        return numpy.zeros(0, dtype=bool)
-    iob = doc.to_array(ENT_IOB)
-    return (iob == _INSIDE) | (iob == _BEGIN)
+    (``doc.ents`` makes a ``Span`` and reads every token of each entity). The
+    array is shared: callers must not change it."""
+    return columns_of(doc).in_entity
 
 
 _LIST_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP"})

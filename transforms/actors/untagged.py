@@ -50,6 +50,20 @@ _ORG_LABELS = frozenset({"ORG", "FAC", "NORP"})
 Hit = tuple[str, Actor]  # label, actor
 
 
+def _written_words(doc: Doc, c: Candidate) -> tuple[str, ...]:
+    """The texts of the tokens at a candidate's characters, as ``doc.char_span``
+    finds them (none when the characters do not fall on token edges); read from
+    the columns when the candidate's own tokens are those, as they mostly are."""
+    columns = columns_of(doc)
+    if (
+        columns.idx[c.start] == c.start_char
+        and columns.end_char(c.end - 1) == c.end_char
+    ):
+        return tuple(columns.text[c.start : c.end])
+    span = doc.char_span(c.start_char, c.end_char)
+    return tuple(t.text for t in span) if span is not None else ()
+
+
 def _unique(options: dict[str, Hit]) -> Hit | None:
     return next(iter(options.values())) if len(options) == 1 else None
 
@@ -73,8 +87,7 @@ class ArticleNames:
             if c.actor is None:
                 continue
             hit = (c.label, c.actor)
-            span = doc.char_span(c.start_char, c.end_char)
-            words = tuple(t.text for t in span) if span is not None else ()
+            words = _written_words(doc, c)
             if words:
                 self.written[words][c.actor.actor_id] = hit
             if " " in c.text and c.label != "PERSON":
