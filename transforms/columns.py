@@ -1,11 +1,12 @@
 """A parsed article's token attributes as plain Python lists, read once per doc.
 
-The extractors look at token attributes far more often than there are tokens: a
-name's title is looked for at every entity, every match of a name is tried at
-several lengths. Each ``doc[i]`` makes a new ``Token`` object, and on the bench
-corpus making them (about 1.3 million) cost more than the looks themselves. So the
-attributes the hot loops read are taken from ``Doc.to_array`` once per doc, strings
-resolved once per distinct word, and the loops index lists instead.
+The mention rules look at token attributes far more often than there are tokens:
+a name's title is looked for at every entity, every match of a name is tried at
+several lengths. Each look made a ``Token`` (``doc[i]``) and asked the vocab's
+``StringStore`` for its text; on the bench corpus that was about a million looks
+for 224k tokens. So the attributes the hot loops read are taken from
+``Doc.to_array`` once per doc, each token's text resolved once, and the loops index
+lists instead.
 
 An extractor reads its doc inside ``with reading(doc):``; there ``columns_of(doc)``
 reads the columns on the first ask and hands the same ones to every later ask, and
@@ -22,10 +23,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy
-from spacy.attrs import ENT_IOB, IDX, IS_PUNCT, IS_SPACE, LOWER, ORTH, POS, SPACY
+from spacy.attrs import ENT_IOB, IDX, IS_PUNCT, IS_SPACE, LOWER, ORTH, SPACY
 from spacy.tokens import Doc
 
-_ATTRIBUTES = [ORTH, IDX, SPACY, IS_PUNCT, IS_SPACE, POS, LOWER, ENT_IOB]
+_ATTRIBUTES = [ORTH, IDX, SPACY, IS_PUNCT, IS_SPACE, LOWER, ENT_IOB]
 _INSIDE, _BEGIN = 1, 3  # ENT_IOB: 1 inside an entity, 2 outside, 3 its first token
 
 
@@ -42,7 +43,6 @@ class TokenColumns:
     whitespace: list[bool]  # Token.whitespace_ is not empty
     is_punct: list[bool]
     is_space: list[bool]
-    pos: list[int]  # Token.pos, a symbol id
     lower_ids: list[int]  # Token.lower, a string hash
     in_entity: numpy.ndarray  # bool: the token is inside one of doc.ents
 
@@ -94,7 +94,7 @@ def columns_of(doc: Doc) -> TokenColumns:
 
 def _read_columns(doc: Doc) -> TokenColumns:
     if not len(doc):
-        return TokenColumns(doc, [], [], [], [], [], [], [], numpy.zeros(0, bool))
+        return TokenColumns(doc, [], [], [], [], [], [], numpy.zeros(0, bool))
     array = doc.to_array(_ATTRIBUTES)
     flags = [array[:, n].astype(bool).tolist() for n in range(2, 5)]
     return TokenColumns(
@@ -103,8 +103,7 @@ def _read_columns(doc: Doc) -> TokenColumns:
         array[:, 1].tolist(),
         *flags,
         array[:, 5].tolist(),
-        array[:, 6].tolist(),
-        (array[:, 7] == _INSIDE) | (array[:, 7] == _BEGIN),
+        (array[:, 6] == _INSIDE) | (array[:, 6] == _BEGIN),
     )
 
 

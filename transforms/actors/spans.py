@@ -112,8 +112,8 @@ def clean_entity(doc: Doc, doc_text: str, ent: Span) -> list[Candidate]:
     Explorer" is the maker and the product). Empty when nothing is left."""
     start, end = ent.start, ent.end
     titled, honorific = _title_before(doc, start)
-    # Read from the doc's columns: a Token object per word cost more than the
-    # rest of the cleaning.
+    # Read from the doc's columns: a Token and a string look-up per word read
+    # cost more than the rest of the cleaning.
     columns = columns_of(doc)
     words = columns.text
     definite = start > 0 and columns.lower(start - 1) == "the"

@@ -160,8 +160,8 @@ def untagged_mentions(
     covered = bytearray(in_entities(doc).astype(numpy.uint8).tobytes())
     for c in candidates:
         covered[c.start : c.end] = b"\1" * (c.end - c.start)
-    # Read from the doc's columns: a Token object for every word of every length
-    # tried cost more than the matching.
+    # Read from the doc's columns: a Token and a string look-up for every word of
+    # every length tried cost more than the matching.
     columns = columns_of(doc)
     found = []
     free = 0  # the first position not inside a match already made
