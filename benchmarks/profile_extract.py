@@ -1,7 +1,7 @@
-"""Quote extraction alone, on ``make bench``'s corpus: its time, its profile and a
-hash of every row it emits.
+"""Quote extraction alone, or the whole extraction (``--analyse``), on ``make
+bench``'s corpus: its time, its profile and a hash of every row it emits.
 
-``python benchmarks/profile_extract.py [--profile 25] [--cache DIR]``
+``python benchmarks/profile_extract.py [--analyse] [--profile 25] [--cache DIR]``
 
 The corpus is built as ``bench.py`` builds it (``corpus.py``: same seed, same bytes)
 and read through the pipeline's own feed and cleaning code, so the articles are the
@@ -14,6 +14,11 @@ The time is that of ``extract_quotes`` over every article, the median of
 ``--repeat`` passes, as wall-clock and as CPU time. The hash covers every quote row
 (``extract.quotes_of``, every field, in order), so a change meant to be only faster
 proves it emits the same rows: run before and after, compare the hash.
+
+``--analyse`` measures what ``stages.py`` counts as the extraction share instead:
+``extract.analyse_doc`` per article, and apart from it its two halves, mentions
+(``extract.mentions_of``) and quotes (``extract_quotes``). Its hash covers every
+row ``analyse_doc`` returns, mentions and quotes, so it also guards the mentions.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -89,6 +95,48 @@ def rows_digest(articles: list, docs: list) -> tuple[str, int]:
     return digest.hexdigest(), count
 
 
+def analyse_digest(articles: list, docs: list) -> tuple[str, int, int]:
+    """A hash of every mention and quote row ``analyse_doc`` returns, and how many
+    of each there are."""
+    registry = ActorRegistry.load(None)
+    digest = hashlib.sha256()
+    mention_count = quote_count = 0
+    for article, doc in zip(articles, docs, strict=True):
+        mentions, quotes = extract.analyse_doc(doc, article, registry)
+        for row in (*mentions, *quotes):
+            digest.update(repr(row).encode())
+        mention_count += len(mentions)
+        quote_count += len(quotes)
+    return digest.hexdigest(), mention_count, quote_count
+
+
+def cpu_seconds(fn, articles: list, docs: list) -> float:
+    """CPU seconds of ``fn(article, doc)`` over the corpus."""
+    started = time.process_time()
+    for article, doc in zip(articles, docs, strict=True):
+        fn(article, doc)
+    return time.process_time() - started
+
+
+def extraction_parts(registry: ActorRegistry) -> dict[str, Callable]:
+    """The whole extraction and its two halves, each as ``fn(article, doc)``."""
+    return {
+        "analyse_doc": lambda a, d: extract.analyse_doc(d, a, registry),
+        "mentions": lambda a, d: extract.mentions_of(d, a, registry),
+        "quotes": lambda a, d: extract_quotes(d, a.text),
+    }
+
+
+def analyse_times(articles: list, docs: list, repeat: int) -> dict[str, list[float]]:
+    """CPU seconds of each pass of the whole extraction and of its two halves."""
+    parts = extraction_parts(ActorRegistry.load(None))
+    times: dict[str, list[float]] = {name: [] for name in parts}
+    for _ in range(repeat):
+        for name, fn in parts.items():
+            times[name].append(cpu_seconds(fn, articles, docs))
+    return times
+
+
 def extraction_times(
     articles: list, docs: list, repeat: int
 ) -> tuple[list[float], list[float]]:
@@ -118,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
         "--repeat", type=int, default=5, help="timed passes; the median is kept"
     )
     parser.add_argument(
+        "--analyse",
+        action="store_true",
+        help="time and hash the whole analyse_doc (mentions and quotes)",
+    )
+    parser.add_argument(
         "--profile",
         type=int,
         default=0,
@@ -128,19 +181,33 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="newsbeam-profile-") as scratch:
         articles = bench_articles(Path(scratch) / "corpus", args.articles)
     docs = parsed_docs(articles, args.model, args.cache)
-    digest, count = rows_digest(articles, docs)
-    wall, cpu = extraction_times(articles, docs, args.repeat)
-    print(f"articles {len(articles)}  quote rows {count}  sha256 {digest}")
-    print(
-        f"extract_quotes: {statistics.median(wall):.3f} s wall, "
-        f"{statistics.median(cpu):.3f} s CPU (medians of {args.repeat}; "
-        f"fastest {min(wall):.3f} s wall)"
-    )
+    if args.analyse:
+        digest, mention_count, quote_count = analyse_digest(articles, docs)
+        print(
+            f"articles {len(articles)}  mention rows {mention_count}  "
+            f"quote rows {quote_count}  sha256 {digest}"
+        )
+        for name, cpu in analyse_times(articles, docs, args.repeat).items():
+            print(
+                f"{name}: {statistics.median(cpu):.3f} s CPU "
+                f"(median of {args.repeat}; fastest {min(cpu):.3f} s)"
+            )
+        profiled = extraction_parts(ActorRegistry.load(None))["analyse_doc"]
+    else:
+        digest, count = rows_digest(articles, docs)
+        wall, cpu = extraction_times(articles, docs, args.repeat)
+        print(f"articles {len(articles)}  quote rows {count}  sha256 {digest}")
+        print(
+            f"extract_quotes: {statistics.median(wall):.3f} s wall, "
+            f"{statistics.median(cpu):.3f} s CPU (medians of {args.repeat}; "
+            f"fastest {min(wall):.3f} s wall)"
+        )
+        profiled = extraction_parts(ActorRegistry.load(None))["quotes"]
     if args.profile:
         profiler = cProfile.Profile()
         profiler.enable()
         for article, doc in zip(articles, docs, strict=True):
-            extract_quotes(doc, article.text)
+            profiled(article, doc)
         profiler.disable()
         stats = pstats.Stats(profiler).sort_stats("tottime")
         stats.print_stats(args.profile)

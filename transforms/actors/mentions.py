@@ -66,6 +66,7 @@ from newsbeam.transforms.actors.spans import (
     trim_headline,
 )
 from newsbeam.transforms.actors.untagged import untagged_mentions
+from newsbeam.transforms.columns import reading
 from newsbeam.transforms.common import doc_text as whole_text
 from spacy.symbols import ADJ, PROPN
 from spacy.tokens import Doc
@@ -314,7 +315,11 @@ def extract_mentions(
     article and testable without Beam. ``text``, when given, is the text the doc was
     made from.
     """
-    doc_text = whole_text(doc, text)
+    with reading(doc):  # the rules share one read of the token columns
+        return _mentions(doc, registry, whole_text(doc, text))
+
+
+def _mentions(doc: Doc, registry: ActorRegistry, doc_text: str) -> list[EntityMention]:
     candidates = []
     for ent in doc.ents:
         if ent.label_ in KEPT_LABELS:
@@ -464,9 +469,10 @@ def actor_at(
     """
     if not mentions or end_char <= start_char:
         return None
-    starts = [m.start_char for m in mentions]
     best, best_overlap = None, 0
-    first = max(0, bisect.bisect_right(starts, start_char) - 1)
+    # A key, not a list of every start: this runs once per quote.
+    at = bisect.bisect_right(mentions, start_char, key=lambda m: m.start_char)
+    first = max(0, at - 1)
     # Mentions never overlap each other, so walking back one is enough.
     for mention in mentions[max(0, first - 1) :]:
         if mention.start_char >= end_char:

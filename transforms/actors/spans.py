@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy
 from newsbeam.transforms.actors.names import (
@@ -28,11 +29,11 @@ from newsbeam.transforms.actors.organisations import (
     organisation_rules,
 )
 from newsbeam.transforms.actors.registry import Actor, ActorRegistry
-from spacy.attrs import DEP, ENT_IOB, POS
+from newsbeam.transforms.columns import TokenColumns, columns_of
+from spacy.attrs import DEP, POS
 from spacy.symbols import AUX, PROPN, VERB
 from spacy.tokens import Doc, Span, Token
 
-_INSIDE, _BEGIN = 1, 3  # ENT_IOB: 1 inside an entity, 2 outside, 3 its first token
 _LEADING_WORDS = frozenset({"the", "a", "an"})
 POSSESSIVE = ("'s", "’s", "'", "’")
 
@@ -56,22 +57,50 @@ class Candidate:
     place_acronym: bool = False  # an unknown acronym the model called a place ("AI")
 
 
-def _title_length(tokens: list[Token], at: int, stop: int) -> int:
+@lru_cache(maxsize=1)
+def _title_edges() -> tuple[frozenset[str], frozenset[str]]:
+    """The first words and the last words of the titles. A phrase is a title only
+    if its first word is one of the first and its last one of the last, so at most
+    tokens no phrase needs building (they are looked at for every entity)."""
+    titles = name_rules().titles
+    return (
+        frozenset(title.split(" ")[0] for title in titles),
+        frozenset(title.split(" ")[-1] for title in titles),
+    )
+
+
+def _title_phrase(columns: TokenColumns, start: int, stop: int) -> str:
+    """Tokens ``start:stop`` as the title table writes them ("prime minister")."""
+    return " ".join(columns.lower(i).rstrip(".") for i in range(start, stop))
+
+
+def _title_length(columns: TokenColumns, at: int, stop: int) -> int:
     """How many tokens from ``at`` form the longest title ("Prime Minister")."""
+    if (
+        at >= stop
+        or _title_phrase(columns, at, at + 1).split(" ")[0] not in (_title_edges()[0])
+    ):
+        return 0
     rules = name_rules()
     best = 0
     for n in range(1, min(rules.max_title_words, stop - at) + 1):
-        phrase = " ".join(t.lower_.rstrip(".") for t in tokens[at : at + n])
-        if phrase in rules.titles:
+        if _title_phrase(columns, at, at + n) in rules.titles:
             best = n
     return best
 
 
 def _title_before(doc: Doc, start: int) -> tuple[bool, bool]:
     """(title, honorific): does one immediately precede token ``start``?"""
+    columns = columns_of(doc)
+    if (
+        start <= 0
+        or _title_phrase(columns, start - 1, start).split(" ")[-1]
+        not in (_title_edges()[1])
+    ):
+        return False, False
     rules = name_rules()
     for n in range(min(rules.max_title_words, start), 0, -1):
-        phrase = " ".join(t.lower_.rstrip(".") for t in doc[start - n : start])
+        phrase = _title_phrase(columns, start - n, start)
         if phrase in rules.titles:
             return True, phrase in rules.honorifics
     return False, False
@@ -83,30 +112,30 @@ def clean_entity(doc: Doc, doc_text: str, ent: Span) -> list[Candidate]:
     Explorer" is the maker and the product). Empty when nothing is left."""
     start, end = ent.start, ent.end
     titled, honorific = _title_before(doc, start)
-    definite = start > 0 and doc[start - 1].lower_ == "the"
+    # Read from the doc's columns: a Token and a string look-up per word read
+    # cost more than the rest of the cleaning.
+    columns = columns_of(doc)
+    words = columns.text
+    definite = start > 0 and columns.lower(start - 1) == "the"
     # Lower-case words and hyphenated prefixes are not part of a name: "united
-    # Republican party", "pro-Beijing New People's Party". One Token object per
-    # word: making them is most of what this costs.
-    tokens = list(ent)
-    first, glued = 0, False
-    while first < len(tokens):
-        token = tokens[first]
-        text = token.text
+    # Republican party", "pro-Beijing New People's Party".
+    glued = False
+    while start < end:
+        text = words[start]
         if not (
             text.lower() in _LEADING_WORDS
-            or token.is_punct
+            or columns.is_punct[start]
             or _lower_word(text)
             or glued
         ):
             break
-        glued = not token.whitespace_
-        first += 1
-    start += first
+        glued = not columns.whitespace[start]
+        start += 1
     pieces = []
     piece = start
-    if "\n" in ent.text:  # a name never spans paragraphs
-        for i, token in enumerate(tokens[first:], start):
-            if token.is_space and "\n" in token.text:
+    if "\n" in doc_text[ent.start_char : ent.end_char]:  # a name never spans
+        for i in range(start, end):  # paragraphs
+            if columns.is_space[i] and "\n" in words[i]:
                 pieces.append((piece, i))
                 piece = i + 1
     pieces.append((piece, end))
@@ -142,43 +171,43 @@ def _candidate(
     honorific: bool,
     definite: bool,
 ) -> Candidate | None:
-    tokens = doc
+    columns = columns_of(doc)
+    words = columns.text
+    is_punct, is_space = columns.is_punct, columns.is_space
     rules = name_rules()
     # Titles inside the span: stripped from PERSON; from other labels only when they
     # are honorifics (so "General Motors" keeps its "General").
     while start < end:
-        n = _title_length(tokens, start, end)
+        n = _title_length(columns, start, end)
         if not n or start + n >= end:
             break
-        phrase = " ".join(t.lower_.rstrip(".") for t in tokens[start : start + n])
+        phrase = _title_phrase(columns, start, start + n)
         if label != "PERSON" and phrase not in rules.honorifics:
             break
-        if not tokens[start + n].text[:1].isupper():
+        if not words[start + n][:1].isupper():
             break
         titled = True
         honorific = honorific or phrase in rules.honorifics
         start += n
-    while start < end and (tokens[start].is_space or tokens[start].is_punct):
+    while start < end and (is_space[start] or is_punct[start]):
         start += 1
     # A trailing title is a role, not part of an organisation's name: "NASA
     # Administrator" is NASA.
     while (
         label != "PERSON"
         and end - start >= 2
-        and tokens[end - 1].lower_.rstrip(".") in rules.titles
-        and tokens[end - 1].text[:1].isupper()
+        and columns.lower(end - 1).rstrip(".") in rules.titles
+        and words[end - 1][:1].isupper()
     ):
         end -= 1
     while end > start and (
-        tokens[end - 1].text in POSSESSIVE
-        or tokens[end - 1].is_punct
-        or tokens[end - 1].is_space
+        words[end - 1] in POSSESSIVE or is_punct[end - 1] or is_space[end - 1]
     ):
         end -= 1
     if end <= start:
         return None
-    start_char = tokens[start].idx
-    end_char = tokens[end - 1].idx + len(tokens[end - 1].text)
+    start_char = columns.idx[start]
+    end_char = columns.end_char(end - 1)
     for suffix in POSSESSIVE:  # "Russia's" as one token
         if doc_text.endswith(suffix, start_char, end_char):
             if end_char - len(suffix) > start_char:
@@ -370,11 +399,12 @@ def extend_to_known(doc: Doc, candidates: list[Candidate]) -> None:
     words = {w for text in longer for w in text.split()}
     taken = {i for c in candidates for i in range(c.start, c.end)}
     n = len(doc)
+    texts = columns_of(doc).text
     for c in candidates:
         # Only a neighbour that is a word of some longer name can extend it (and
         # looking at one token is far cheaper than slicing three spans).
-        after = c.end < n and doc[c.end].text in words
-        before = c.start > 0 and doc[c.start - 1].text in words
+        after = c.end < n and texts[c.end] in words
+        before = c.start > 0 and texts[c.start - 1] in words
         if not (after or before):
             continue
         for a, b in ((c.start, c.end + 1), (c.start, c.end + 2), (c.start - 1, c.end)):
@@ -463,11 +493,9 @@ def repair_by_form(
 
 def in_entities(doc: Doc) -> numpy.ndarray:
     """Whether each token is inside one of ``doc.ents``, from its entity column
-    (``doc.ents`` makes a ``Span`` and reads every token of each entity)."""
-    if not len(doc):
-        return numpy.zeros(0, dtype=bool)
-    iob = doc.to_array(ENT_IOB)
-    return (iob == _INSIDE) | (iob == _BEGIN)
+    (``doc.ents`` makes a ``Span`` and reads every token of each entity). The
+    array is shared: callers must not change it."""
+    return columns_of(doc).in_entity
 
 
 _LIST_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP"})

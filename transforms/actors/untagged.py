@@ -31,10 +31,11 @@ from newsbeam.transforms.actors.organisations import initials, name_forms
 from newsbeam.transforms.actors.people import People
 from newsbeam.transforms.actors.registry import Actor, ActorRegistry
 from newsbeam.transforms.actors.spans import Candidate, in_entities
-from spacy.attrs import ORTH, POS, SENT_START
+from newsbeam.transforms.columns import columns_of
+from spacy.attrs import POS, SENT_START
 from spacy.parts_of_speech import IDS as POS_IDS
 from spacy.symbols import NOUN, PROPN
-from spacy.tokens import Doc, Token
+from spacy.tokens import Doc
 
 # Words of these classes are never a name, however written: "May God protect them",
 # "Will you", "The". Nouns, adjectives, adverbs and verbs can be: the small model
@@ -47,6 +48,20 @@ _MAX_ACRONYM = 6
 _ORG_LABELS = frozenset({"ORG", "FAC", "NORP"})
 
 Hit = tuple[str, Actor]  # label, actor
+
+
+def _written_words(doc: Doc, c: Candidate) -> tuple[str, ...]:
+    """The texts of the tokens at a candidate's characters, as ``doc.char_span``
+    finds them (none when the characters do not fall on token edges); read from
+    the columns when the candidate's own tokens are those, as they mostly are."""
+    columns = columns_of(doc)
+    if (
+        columns.idx[c.start] == c.start_char
+        and columns.end_char(c.end - 1) == c.end_char
+    ):
+        return tuple(columns.text[c.start : c.end])
+    span = doc.char_span(c.start_char, c.end_char)
+    return tuple(t.text for t in span) if span is not None else ()
 
 
 def _unique(options: dict[str, Hit]) -> Hit | None:
@@ -72,8 +87,7 @@ class ArticleNames:
             if c.actor is None:
                 continue
             hit = (c.label, c.actor)
-            span = doc.char_span(c.start_char, c.end_char)
-            words = tuple(t.text for t in span) if span is not None else ()
+            words = _written_words(doc, c)
             if words:
                 self.written[words][c.actor.actor_id] = hit
             if " " in c.text and c.label != "PERSON":
@@ -89,16 +103,16 @@ class ArticleNames:
         self.longest = max((len(w) for w in self.written), default=1)
         self.longest = max([self.longest, *(len(f.split()) for f in self.short_forms)])
 
-    def match(self, tokens: list[Token]) -> Hit | None:
-        """The actor a run of tokens names, if it is one of the article's forms."""
-        words = tuple(t.text for t in tokens)
+    def match(self, words: tuple[str, ...], title: bool) -> Hit | None:
+        """The actor a run of tokens names, if it is one of the article's forms:
+        ``words`` are their texts, ``title`` whether the first is Title Case."""
         hit = _unique(self.written.get(words, {}))
-        if hit is None and all(_capitalised(t) for t in tokens):
+        if hit is None and all(w[:1].isupper() for w in words):
             hit = _unique(self.short_forms.get(alias_key(" ".join(words)), {}))
-        if hit is not None or len(tokens) > 1:
+        if hit is not None or len(words) > 1:
             return hit
         text = words[0]
-        surname = name_words(text) if tokens[0].is_title else []
+        surname = name_words(text) if title else []
         if len(surname) == 1:
             matches = self.people.by_surname.get(surname[0], [])
             if len(matches) == 1 and matches[0].actor is not None:
@@ -108,10 +122,6 @@ class ArticleNames:
         return None
 
 
-def _capitalised(token: Token) -> bool:
-    return token.text[:1].isupper()
-
-
 def _name_like(doc: Doc) -> list[int]:
     """The positions of the tokens written and used like a name: capitalised, not a
     function word; at a sentence start (where every word is capitalised) only a
@@ -119,20 +129,22 @@ def _name_like(doc: Doc) -> list[int]:
     word cost more than the whole search."""
     if not len(doc):
         return []
-    columns = doc.to_array([ORTH, POS, SENT_START])
-    forms, where = numpy.unique(columns[:, 0], return_inverse=True)
-    strings = doc.vocab.strings
-    capitalised = numpy.array([strings[int(f)][:1].isupper() for f in forms])
-    pos = columns[:, 1]
-    at_start = columns[:, 2] == 1
-    may = capitalised[where.reshape(-1)] & ~numpy.isin(pos, _CLOSED_IDS)
+    words = columns_of(doc).text
+    capitalised = numpy.fromiter((w[:1].isupper() for w in words), bool, len(words))
+    columns = doc.to_array([POS, SENT_START])
+    pos = columns[:, 0]
+    at_start = columns[:, 1] == 1
+    may = capitalised & ~numpy.isin(pos, _CLOSED_IDS)
     may &= ~at_start | (pos == PROPN) | (pos == NOUN)
     return numpy.flatnonzero(may).tolist()
 
 
-def _continues_a_name(token: Token) -> bool:
-    """Would this neighbour make the match part of a longer capitalised name? A stop
-    word in a Title Case headline ("Referendum On Trump") does not."""
+def _continues_a_name(doc: Doc, i: int) -> bool:
+    """Would token ``i``, a neighbour, make the match part of a longer capitalised
+    name? A stop word in a Title Case headline ("Referendum On Trump") does not."""
+    if not 0 <= i < len(doc):
+        return False
+    token = doc[i]
     return token.pos == PROPN and token.is_title and not token.is_stop
 
 
@@ -148,33 +160,33 @@ def untagged_mentions(
     covered = bytearray(in_entities(doc).astype(numpy.uint8).tobytes())
     for c in candidates:
         covered[c.start : c.end] = b"\1" * (c.end - c.start)
+    # Read from the doc's columns: a Token and a string look-up for every word of
+    # every length tried cost more than the matching.
+    columns = columns_of(doc)
     found = []
     free = 0  # the first position not inside a match already made
     for i in _name_like(doc):
         if i < free or covered[i]:
             continue
-        token = doc[i]
+        title = doc[i].is_title
         for n in range(min(names.longest, len(doc) - i), 0, -1):
             stop = i + n
             if any(covered[i:stop]):
                 continue
-            hit = names.match(list(doc[i:stop]))
+            hit = names.match(tuple(columns.text[i:stop]), title)
             if hit is None:
                 continue
-            before = doc[i - 1] if i else None
-            after = doc[stop] if stop < len(doc) else None
-            if token.is_title and any(
-                t is not None and _continues_a_name(t) for t in (before, after)
+            if title and (
+                _continues_a_name(doc, i - 1) or _continues_a_name(doc, stop)
             ):
                 continue  # "Johnson Space": part of a longer untagged name
-            last = doc[stop - 1]
-            text = "".join(t.text_with_ws for t in doc[i:stop]).strip()
+            text = columns.text_with_ws(i, stop).strip()
             found.append(
                 Candidate(
                     start=i,
                     end=stop,
-                    start_char=token.idx,
-                    end_char=last.idx + len(last.text),
+                    start_char=columns.idx[i],
+                    end_char=columns.end_char(stop - 1),
                     label=hit[0],
                     text=text,
                     key=alias_key(text),
