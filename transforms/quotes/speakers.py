@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from newsbeam.transforms.quotes.context import Context
+from newsbeam.transforms.quotes.context import Context, person_key
 from newsbeam.transforms.quotes.cues import is_cue_verb, repair_subject, speaker_of
 from newsbeam.transforms.quotes.lexicon import (
     DOCUMENT_NOUNS,
@@ -346,6 +346,27 @@ def _headline_style(token: Token) -> bool:
     )
 
 
+def _named_in_quote(ctx: Context, sentence: int, span: tuple[int, int]) -> bool:
+    """Whether the person at ``span`` is named inside a quotation of the sentence
+    starting at token ``sentence``: speakers do not name themselves in their own
+    words, so the quote's speaker is someone else."""
+    key = person_key(ctx.text[span[0] : span[1]])
+    end = ctx.sentence_of(sentence)[1]
+    return any(
+        ctx.quoted[i] and person_key(ent.text) == key
+        for i in range(sentence, end)
+        if (ent := ctx.ents_by_token.get(i)) is not None and ent.label_ == "PERSON"
+    )
+
+
+def _reported(token: Token) -> bool:
+    """A subject inside what a speech verb reports: "Zelensky" in "He said
+    Zelensky is honest; ..., he added", where the second "he" is the first
+    one's speaker again, not the man spoken about."""
+    verb = token.head
+    return verb.dep_ == "ccomp" and is_cue_verb(verb.head)
+
+
 def _plural(token: Token) -> bool:
     """A plural noun phrase: a plural noun, or nouns joined by "and"."""
     if token.tag_ in ("NNS", "NNPS") or token.lower_ in ("they", "them", "we"):
@@ -399,7 +420,13 @@ def _sentence_subjects(ctx: Context, start: int, end: int) -> list[Token]:
     doc = ctx.doc
     subjects = [doc[i] for i in ctx.subjects_between(start, end) if not ctx.quoted[i]]
     subjects = [r for r in (repair_subject(ctx, t, t.head) for t in subjects) if r]
-    roots = [t for t in subjects if t.head.dep_ == "ROOT"]
+    # The main clause's subjects: their verb is the root, or heads nothing inside
+    # the sentence (a sentence cut from a longer parse at a paragraph break).
+    roots = [
+        t
+        for t in subjects
+        if t.head.dep_ == "ROOT" or not start <= ctx.heads[t.head.i] < end
+    ]
     if not roots:
         root = doc[start:end].root
         if root.pos_ in ("NOUN", "PROPN"):
@@ -426,7 +453,7 @@ def pronoun_antecedent(ctx: Context, pronoun: Token, depth: int) -> tuple[int, i
         # Subjects earlier in the same sentence, then in up to three sentences back.
         candidates: list[Token] = []
         for i in ctx.subjects_between(sentence_start, pronoun.i):
-            if not ctx.quoted[i]:
+            if not ctx.quoted[i] and not _reported(doc[i]):
                 token = doc[i]
                 # "Thomas' sister pleaded with him": the owner comes after the noun
                 owners = [c for c in token.children if c.dep_ == "poss"]
@@ -481,7 +508,12 @@ def pronoun_antecedent(ctx: Context, pronoun: Token, depth: int) -> tuple[int, i
                     continue  # "they" is not the one person quoted before
             if personal and not _agrees(ctx, wanted, speaker.antecedent):
                 continue  # "she" is not the man named just before
-            if personal and (label == "PERSON" or speaker.is_person):
+            if personal and _named_in_quote(ctx, sentence_start, speaker.antecedent):
+                continue  # 'He said, "Warhol was a legend"': he is not Warhol
+            person = label == "PERSON" or speaker.is_person
+            if personal and (person or _known_person(ctx, speaker.antecedent)):
+                # "Honcharuk filed ... He said": a surname the NER took for a
+                # place is a person when the article gives it in a full name.
                 if wanted:
                     ctx.note_gender(speaker.antecedent, wanted)
                 return speaker.antecedent
@@ -508,6 +540,9 @@ def pronoun_antecedent(ctx: Context, pronoun: Token, depth: int) -> tuple[int, i
                     and ent.text[:1].isupper()  # "the lorry" is no person
                     and ent.start_char >= ctx.headline_end
                     and _agrees(ctx, wanted, (ent.start_char, ent.end_char))
+                    and not _named_in_quote(
+                        ctx, sentence_start, (ent.start_char, ent.end_char)
+                    )
                 ):
                     return ent.start_char, ent.end_char
         return NO_SPAN
