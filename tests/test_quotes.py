@@ -1273,6 +1273,15 @@ SPEAKER_CASES = [
         "Ruth Amos",
         id="speaker-not-named-in-own-quote",
     ),
+    # A title the article puts before a name is a role, listed or not.
+    pytest.param(
+        "The new pier was opened on Friday by harbourmaster Tomas Lindqvist.\n\n"
+        "Asked about the cost, the harbourmaster said the town would pay for the "
+        "repairs.",
+        "town would pay",
+        "Tomas Lindqvist",
+        id="title-used-by-the-article",
+    ),
 ]
 
 

@@ -153,6 +153,17 @@ class Context:
                 self.ents_by_token[i] = ent
         self.headline_end = self.paragraphs[0][1] if self.paragraphs else 0
         self.roles = self._role_introductions()
+        # The common nouns the article itself puts before a name as a title
+        # ("archbishop Jorge Scheinig"): "the archbishop" later is that person,
+        # listed role or not. (Appositions describe more than they title: "a
+        # local man" names no office.)
+        self.introduced_roles = {
+            child.lower_
+            for ent in self.ents
+            if ent.label_ == "PERSON"
+            for child in ent.root.children
+            if child.dep_ == "compound" and child.i < ent.start and child.pos == NOUN
+        }
         self.resolving: set[int] = set()  # guards pronoun chains against cycles
         self.speakers: list[tuple[int, Speaker]] = []  # resolved quote speakers
         self.documents: dict[str, tuple[int, int]] = {}  # "report" -> its owner

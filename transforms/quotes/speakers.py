@@ -241,7 +241,9 @@ def _resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
             return Speaker(phrase, ctx.clip(proper_run(child), child.idx), True)
     word = token.text.lower()
     lemma = token.lemma_.lower()
-    role = lemma in ROLE_NOUNS and token.tag_ not in ("NNS", "NNPS")
+    role = token.tag_ not in ("NNS", "NNPS") and (
+        lemma in ROLE_NOUNS or (token.pos_ == "NOUN" and word in ctx.introduced_roles)
+    )
     if role:  # "Prof. Gita Ashok Raj, Provost of GMU, described", however parsed
         doc = token.doc
         before = token.head if token.dep_ == "appos" else None
