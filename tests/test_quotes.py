@@ -1325,6 +1325,19 @@ def test_a_blank_line_ends_a_sentence_the_parser_ran_across():
     assert ctx.sentence_of(1) == (0, 4)
 
 
+def test_a_name_is_given_without_the_article_and_possessive_the_ner_took_in():
+    """An owner's name is compared with names elsewhere: "the Harbour Authority's"
+    is the Harbour Authority."""
+    from newsbeam.transforms.quotes.speakers import name_span
+
+    words = ["the", "Harbour", "Authority", "'s", "chief", "spoke"]
+    tags = ["DT", "NNP", "NNP", "POS", "NN", "VBD"]
+    ents = ["B-ORG", "I-ORG", "I-ORG", "I-ORG", "O", "O"]
+    doc = Doc(spacy.blank("en").vocab, words=words, tags=tags, ents=ents)
+    start, end = name_span(doc.ents[0])
+    assert doc.text[start:end] == "Harbour Authority"
+
+
 def test_the_given_name_table_holds_only_names_of_one_gender():
     from newsbeam.transforms.quotes.lexicon import GIVEN_NAMES
 

@@ -74,6 +74,19 @@ def noun_phrase(token: Token) -> tuple[int, int]:
     return doc[left].idx, doc[right].idx + len(doc[right])
 
 
+def name_span(ent: Span) -> tuple[int, int]:
+    """A named mention as a name: without the article and the possessive ending
+    the NER may take into it ("the United Nations' Food and Agriculture
+    Organization's" is the organisation's name without "the" and "'s")."""
+    start, end = ent.start, ent.end
+    if end - start > 1 and ent.doc[start].lower_ == "the":
+        start += 1
+    if end - start > 1 and ent.doc[end - 1].tag_ == "POS":
+        end -= 1
+    doc = ent.doc
+    return doc[start].idx, doc[end - 1].idx + len(doc[end - 1])
+
+
 def entity_in(ctx: Context, start: int, end: int) -> Span | None:
     """The best named mention inside a character span: a person before anything."""
     best = None
@@ -157,7 +170,7 @@ def owner_of(ctx: Context, token: Token, depth: int = 0) -> tuple[int, int]:
         elif child.dep_ in ("compound", "amod", "nmod") and child.i < token.i:
             ent = ctx.ents_by_token.get(child.i)
             if ent is not None and ent.label_ in OWNER_LABELS:
-                return ent.start_char, ent.end_char
+                return name_span(ent)
     for child in token.rights:
         if child.dep_ == "acl":  # "a document published by the government"
             child = next((c for c in child.children if c.dep_ == "agent"), child)
@@ -170,7 +183,7 @@ def owner_of(ctx: Context, token: Token, depth: int = 0) -> tuple[int, int]:
                 continue
             ent = ctx.ents_by_token.get(noun.i)
             if ent is not None and ent.label_ in OWNER_LABELS:
-                return ent.start_char, ent.end_char
+                return name_span(ent)
             if noun.pos_ == "PROPN":
                 return ctx.clip(proper_run(noun), noun.idx)
             if noun.lemma_.lower() in DOCUMENT_NOUNS | ORG_NOUNS | ROLE_NOUNS:
@@ -277,7 +290,7 @@ def _resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
         and ent.label_ in NAMED_LABELS
         and (ent.label_ == "PERSON" or not role)
     ):
-        span = (ent.start_char, ent.end_char)
+        span = name_span(ent)
         return Speaker(phrase, span, ent.label_ == "PERSON")
     capitalised = (
         token.is_title
