@@ -1282,6 +1282,37 @@ SPEAKER_CASES = [
         "Tomas Lindqvist",
         id="title-used-by-the-article",
     ),
+    # A thing of an owner's speaks for the owner ...
+    pytest.param(
+        "The Denver Ledger reported that the city could close two libraries, saying "
+        "the budget had run out. According to its polling, most readers wanted the "
+        "libraries kept open.",
+        "most readers wanted",
+        "Denver Ledger",
+        id="possessed-thing-speaks-for-owner",
+    ),
+    pytest.param(
+        "Turnout rose in four districts, according to Reuters's projections.",
+        "Turnout rose",
+        "Reuters",
+        id="plural-thing-speaks-for-owner",
+    ),
+    # ... but a person described by what she is to someone is not that someone.
+    pytest.param(
+        "Senator Ada Crane named her pick for the post on Monday.\n\nCrane's choice "
+        "to run the agency said she would cut waiting times.",
+        "cut waiting times",
+        "",
+        id="possessed-person-is-no-owner",
+    ),
+    # The agent of a passive that made the document is its author.
+    pytest.param(
+        "The study was carried out by the Nordvik Institute for Ocean Research. The "
+        "study said sea levels would rise.",
+        "sea levels would rise",
+        "Nordvik Institute for Ocean Research",
+        id="document-of-its-passive-agent",
+    ),
 ]
 
 

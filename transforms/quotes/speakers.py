@@ -214,11 +214,30 @@ def _earlier_document(ctx: Context, token: Token, depth: int) -> tuple[int, int]
             verb = prep.head if is_cue_verb(prep.head) else None
         elif earlier.dep_ == "dobj" and prep.lemma_.lower() in ISSUING_VERBS:
             verb = prep  # "The Pentagon released a report ... The report said"
+        elif earlier.dep_ == "nsubjpass":  # "The study was conducted by X"
+            agent = next((c for c in prep.children if c.dep_ == "agent"), None)
+            if agent is not None:
+                return owner_of_phrase(ctx, agent, depth)
         if verb is not None:
             subject = speaker_of(ctx, verb)
             if subject is not None and subject.i != token.i:
                 return _resolve(ctx, subject, depth + 1).antecedent
         return NO_SPAN
+    return NO_SPAN
+
+
+def owner_of_phrase(ctx: Context, prep: Token, depth: int) -> tuple[int, int]:
+    """The named owner a preposition's object gives ("by Imperial College
+    London's MRC Centre": the college, or the centre when it is named)."""
+    for noun in prep.children:
+        if noun.dep_ != "pobj":
+            continue
+        ent = ctx.ents_by_token.get(noun.i)
+        if ent is not None and ent.label_ in OWNER_LABELS:
+            return name_span(ent)
+        owner = owner_of(ctx, noun, depth + 1)
+        if owner != NO_SPAN:
+            return owner
     return NO_SPAN
 
 
@@ -349,7 +368,33 @@ def _resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
         if named == NO_SPAN and definite:  # "the ministry" after "Russia's ministry"
             named = _earlier_document(ctx, token, depth)
         return Speaker(phrase, named, False)
+    possessed = any(c.dep_ == "poss" for c in token.lefts)  # "its", "CNN's"
+    if possessed and lemma not in GROUP_NOUNS and lower not in GENDERED_WORDS:
+        # "CNN's projections", "according to its polling": a thing of an owner's
+        # speaks for the owner (not "Trump's choice", who is a person: her own
+        # words call her "she").
+        owner = owner_of(ctx, token, depth)
+        if owner != NO_SPAN and not reported_pronoun_gender(token):
+            return Speaker(phrase, owner, False)
     return Speaker(phrase, NO_SPAN, False)
+
+
+def reported_pronoun_gender(token: Token) -> str:
+    """"m" or "f" when the clause a source reports speaks of the source as he or
+    she ("the judge said he will excuse a juror", "who says his analysis shows"):
+    the source is then a person, whatever noun names it."""
+    verb = token.head
+    for clause in verb.children:
+        if clause.dep_ != "ccomp":
+            continue
+        for subject in clause.children:
+            if subject.dep_ not in ("nsubj", "nsubjpass"):
+                continue
+            words = [subject, *(c for c in subject.children if c.dep_ == "poss")]
+            for word in words:
+                if word.lower_ in ("he", "she", "his", "her"):
+                    return GENDERED_WORDS[word.lower_]
+    return ""
 
 
 def _headline_style(token: Token) -> bool:
