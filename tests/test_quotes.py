@@ -1313,6 +1313,17 @@ SPEAKER_CASES = [
         "Nordvik Institute for Ocean Research",
         id="document-of-its-passive-agent",
     ),
+    # A source described before it is named: its own report calls it "she", and
+    # the next paragraph names the woman who speaks.
+    pytest.param(
+        "President Ivo Trask's choice to head the Department of Transport said "
+        "Wednesday that she believes the rail strike can end soon.\n\nSpeaking at "
+        'her confirmation hearing, Marit Solberg said she is "not ready to make '
+        'promises" on the strike.',
+        "rail strike can end soon",
+        "Marit Solberg",
+        id="described-before-named",
+    ),
 ]
 
 

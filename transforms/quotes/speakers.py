@@ -18,6 +18,7 @@ from newsbeam.transforms.quotes.lexicon import (
     GENDERED_WORDS,
     GENERIC_ORG_NOUNS,
     GROUP_NOUNS,
+    MAX_CUE_TOKENS,
     ISSUING_VERBS,
     NAMED_LABELS,
     NO_SPAN,
@@ -27,6 +28,7 @@ from newsbeam.transforms.quotes.lexicon import (
     PERSON_PRONOUNS,
     RELATIVE_PRONOUNS,
     ROLE_NOUNS,
+    SPEAKER_DEPS,
     THING_PRONOUNS,
     TITLE_ROLES,
     TITLE_WORDS,
@@ -347,6 +349,8 @@ def _resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
             # "The foreign secretary made the comment": the headline's person; not
             # for "her lawyer" or "a spokesman", who are someone else.
             holder = ctx.headline_person()
+        if holder == NO_SPAN and (definite or owned):
+            holder = _named_after(ctx, token)
         return Speaker(phrase, holder, True)
     if lemma in DOCUMENT_NOUNS and token.tag_ not in ("NNS", "NNPS"):
         # "Cornyn's statement", "a report by the program", "his office": the
@@ -376,17 +380,62 @@ def _resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
         owner = owner_of(ctx, token, depth)
         if owner != NO_SPAN and not reported_pronoun_gender(token):
             return Speaker(phrase, owner, False)
+    if (definite or possessed) and lemma not in GROUP_NOUNS:
+        person = _named_after(ctx, token)
+        if person != NO_SPAN:
+            return Speaker(phrase, person, True)
     return Speaker(phrase, NO_SPAN, False)
+
+
+def _named_after(ctx: Context, token: Token) -> tuple[int, int]:
+    """The person a description stands for when the article names them only
+    later: news often opens with "Trump's choice to head the department said she
+    ..." and names her in the next paragraphs ("Kirstjen Nielsen said ...").
+    Only a source its own report calls he or she qualifies; the person is the
+    first one named after it, within three paragraphs, as the subject of a
+    clause and agreeing in gender."""
+    gender = reported_pronoun_gender(token)
+    if not gender:
+        return NO_SPAN
+    last = min(ctx.paragraph_of(token.idx) + 3, len(ctx.paragraphs) - 1)
+    limit = ctx.paragraphs[last][1]
+    for ent in ctx.ents:
+        if ent.start <= token.i or ent.label_ not in NAMED_LABELS:
+            continue
+        if ent.start_char >= limit:
+            break
+        root = ent.root
+        subject = root.dep_ in SPEAKER_DEPS or (
+            root.dep_ == "appos" and root.head.dep_ in SPEAKER_DEPS
+        )
+        if not subject or ctx.quoted[ent.start]:
+            continue
+        span = (ent.start_char, ent.end_char)
+        if ent.label_ == "PERSON" and _agrees(ctx, gender, span):
+            return span
+        if reported_pronoun_gender(root) == gender:
+            return span  # "Kirstjen Nielsen said she ...", tagged as a company
+    return NO_SPAN
 
 
 def reported_pronoun_gender(token: Token) -> str:
     """"m" or "f" when the clause a source reports speaks of the source as he or
     she ("the judge said he will excuse a juror", "who says his analysis shows"):
     the source is then a person, whatever noun names it."""
-    verb = token.head
-    for clause in verb.children:
-        if clause.dep_ != "ccomp":
-            continue
+    verbs = [token.head]
+    if token.dep_ not in SPEAKER_DEPS:  # a subject repaired from a bad parse: its
+        # verb is the next speech verb in its sentence whose parsed subject, if
+        # any, stands before it ("A headline ... choice to head X said")
+        for word in token.doc[token.i + 1 : token.i + MAX_CUE_TOKENS]:
+            if word.text in (".", "!", "?"):
+                break
+            if is_cue_verb(word):
+                subjects = [c.i for c in word.children if c.dep_ in SPEAKER_DEPS]
+                if all(i < token.i for i in subjects):
+                    verbs.append(word)
+                break
+    clauses = [c for verb in verbs for c in verb.children if c.dep_ == "ccomp"]
+    for clause in clauses:
         for subject in clause.children:
             if subject.dep_ not in ("nsubj", "nsubjpass"):
                 continue
