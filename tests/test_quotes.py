@@ -1351,6 +1351,21 @@ def test_they_is_neither_one_person_nor_a_thing(nlp):
     assert antecedent(text, report) == ""
 
 
+@pytest.mark.model
+def test_reaffirming_and_advising_are_reports(nlp):
+    """Verbs that restate a position or tell someone to act report speech, and an
+    organisation named with its place ("... in Bergen") keeps it in its name."""
+    text, findings = run(
+        nlp,
+        "The Norwegian Coastal Administration in Bergen advised residents to leave "
+        "the island before nightfall.\n\nMayor Ola Brekke reaffirmed that the "
+        "ferry would run again on Monday.",
+    )
+    advice = find(findings, "leave the island before nightfall")
+    assert antecedent(text, advice) == "Norwegian Coastal Administration in Bergen"
+    assert antecedent(text, find(findings, "ferry would run again")) == "Ola Brekke"
+
+
 def test_a_blank_line_ends_a_sentence_the_parser_ran_across():
     """Pronouns look back sentence by sentence; a paragraph is never part of the
     previous paragraph's last sentence, whatever the parser's sentence starts."""

@@ -312,6 +312,11 @@ def _resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
         and (ent.label_ == "PERSON" or not role)
     ):
         span = name_span(ent)
+        after = token.doc[ent.end] if ent.end < len(token.doc) else token
+        if ent.label_ != "PERSON" and after.dep_ == "prep" and phrase[1] > span[1]:
+            # "the Progressive Party of Working People", "the Embassy in Iraq": the
+            # name goes on where the NER stopped, as the phrase does
+            span = (span[0], phrase[1])
         return Speaker(phrase, span, ent.label_ == "PERSON")
     capitalised = (
         token.is_title
