@@ -1250,7 +1250,7 @@ SPEAKER_CASES = [
     # "he" of the quote is the man named before her.
     pytest.param(
         "Devin Cole dropped out of the race on Monday.\n\nSenator Tulsa Ferrin of "
-        "Ohio kept the seat, her third term in office.\n\n\"Four years ago,\" he "
+        'Ohio kept the seat, her third term in office.\n\n"Four years ago," he '
         'said, "I entered this race to win it."',
         "entered this race",
         "Devin Cole",
@@ -1258,7 +1258,7 @@ SPEAKER_CASES = [
     ),
     # The man spoken about in a report is not its speaker's next "he".
     pytest.param(
-        "Marco Ruiz handed in his notice on Friday. He said Pablo Ortega is \"a fair "
+        'Marco Ruiz handed in his notice on Friday. He said Pablo Ortega is "a fair '
         'boss"; however, "I cannot stay in this job any longer", he added.',
         "cannot stay in this job",
         "Marco Ruiz",
