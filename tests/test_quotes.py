@@ -1352,6 +1352,22 @@ def test_they_is_neither_one_person_nor_a_thing(nlp):
 
 
 @pytest.mark.model
+def test_a_participle_verdict_takes_its_clause_subject_and_joined_words_are_one(nlp):
+    """ "calling it '...'" hung on a clause attributes its quoted verdict to that
+    clause's subject; two quoted verdicts joined by "and" are one attribution."""
+    text, findings = run(
+        nlp,
+        'The mayor of Tallin, Ene Kask, rejected the plan, calling it "a gift to '
+        'developers" in a speech on Monday.\n\nThe minister called the fee "unfair" '
+        'and "badly timed" on Tuesday.',
+    )
+    verdict = find(findings, "a gift to developers")
+    assert verdict.kind == "mixed" and antecedent(text, verdict) == "Ene Kask"
+    fee = [f for f in findings if "unfair" in f.quote or "badly timed" in f.quote]
+    assert len(fee) == 1 and len(fee[0].segments) == 2
+
+
+@pytest.mark.model
 def test_reaffirming_and_advising_are_reports(nlp):
     """Verbs that restate a position or tell someone to act report speech, and an
     organisation named with its place ("... in Bergen") keeps it in its name."""

@@ -66,13 +66,27 @@ def is_naming(ctx: Context, marked: Marked) -> bool:
             continue  # the parser ran the headline into the quote: not a naming
         words = [head, head.head] if head.dep_ in ("prep", "agent") else [head]
         for word in words:
-            if word.lemma_.lower() in NAMING_WORDS or word.lower_ in NAMING_WORDS:
-                active = any(c.dep_ == "nsubj" for c in word.children)
-                if not (active and word.lemma_.lower() in VERDICT_VERBS):
-                    return True
+            lemma = word.lemma_.lower()
+            naming = lemma in NAMING_WORDS or word.lower_ in NAMING_WORDS
+            if naming and not (lemma in VERDICT_VERBS and has_subject(word)):
+                return True
     # A citation line: "Title" — Publisher, date.
     after = ctx.text[marked.close_mark + 1 : marked.close_mark + 4].strip()
     return after.startswith(("—", "–", "- "))
+
+
+def has_subject(verb: Token) -> bool:
+    """Whether a verb has someone doing it: a subject of its own, or, for a
+    participle hung on a clause ("spoke out, calling it 'an aggression'"), that
+    clause's subject. A verdict verb with a subject attributes its quoted words;
+    without one it names a thing ("the so-called 'deal'")."""
+    if any(c.dep_ == "nsubj" for c in verb.children):
+        return True
+    return (
+        verb.dep_ == "advcl"
+        and verb.tag_ == "VBG"
+        and any(c.dep_ == "nsubj" for c in verb.head.children)
+    )
 
 
 def _governed_by_cue(ctx: Context, marked: Marked) -> Cue | None:
@@ -88,8 +102,8 @@ def _governed_by_cue(ctx: Context, marked: Marked) -> Cue | None:
             if not p_start <= current.idx < p_end:
                 break  # the parser joined paragraphs; a cue never crosses them
             if not ctx.quoted[current.i]:
-                verdict = current.lemma_.lower() in VERDICT_VERBS and any(
-                    c.dep_ == "nsubj" for c in current.children
+                verdict = current.lemma_.lower() in VERDICT_VERBS and has_subject(
+                    current
                 )
                 if is_cue_verb(current) or verdict:
                     subject = speaker_of(ctx, current)
