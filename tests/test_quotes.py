@@ -1368,6 +1368,17 @@ def test_a_participle_verdict_takes_its_clause_subject_and_joined_words_are_one(
 
 
 @pytest.mark.model
+def test_calling_on_someone_to_act_is_a_report_calling_the_police_is_not(nlp):
+    text, findings = run(
+        nlp,
+        "Mayor Rosa Lind called on the transport board to reopen the depot before "
+        "winter.\n\nShe called the police at noon and called for calm.",
+    )
+    assert [f.quote for f in findings] == ["to reopen the depot before winter"]
+    assert antecedent(text, findings[0]) == "Rosa Lind"
+
+
+@pytest.mark.model
 def test_reaffirming_and_advising_are_reports(nlp):
     """Verbs that restate a position or tell someone to act report speech, and an
     organisation named with its place ("... in Bergen") keeps it in its name."""

@@ -24,7 +24,7 @@ SPEECH_VERBS = frozenset(
         "pledge", "threaten", "mention", "inform", "disclose", "assure",
         "reiterate", "contend", "speculate", "notify", "hint", "imply", "recount",
         "hope", "think", "expect", "lament", "reaffirm", "reassert", "underline",
-        "underscore", "elaborate", "advise", "instruct", "invite",
+        "underscore", "elaborate", "advise", "instruct", "invite", "call",
     }
 )  # fmt: skip
 # Verbs that only cue a quote when the quote is attached to them by the parser; as
