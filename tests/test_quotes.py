@@ -1393,6 +1393,22 @@ def test_reaffirming_and_advising_are_reports(nlp):
     assert antecedent(text, find(findings, "ferry would run again")) == "Ola Brekke"
 
 
+def test_a_name_beats_a_pronoun_the_parser_also_made_subject():
+    """An acronym read as a pronoun ("WHO chief Sithole said") can be parsed as a
+    second subject of the verb; the speaker is the name."""
+    from newsbeam.transforms.quotes.cues import cue_subject
+
+    words = ["WHO", "chief", "Sithole", "said", "it", "works"]
+    doc = Doc(
+        spacy.blank("en").vocab,
+        words=words,
+        pos=["PRON", "NOUN", "PROPN", "VERB", "PRON", "VERB"],
+        deps=["nsubj", "compound", "nsubj", "ROOT", "nsubj", "ccomp"],
+        heads=[3, 2, 3, 3, 5, 3],
+    )
+    assert cue_subject(doc[3]).text == "Sithole"
+
+
 def test_a_blank_line_ends_a_sentence_the_parser_ran_across():
     """Pronouns look back sentence by sentence; a paragraph is never part of the
     previous paragraph's last sentence, whatever the parser's sentence starts."""
