@@ -359,7 +359,14 @@ class Context:
         """The subject and possessive pronouns that tell a gender, as (index, "m"
         or "f"). An object pronoun is left out: it is someone other than its own
         clause's subject ("Osei, who had criticised her": her is not Osei)."""
-        kept = np.isin(self._lower, _PRONOUN_HASHES) & np.isin(self._dep, _VOTING_DEPS)
+        lower, dep = self._lower, self._dep
+        kept = np.zeros(len(lower), dtype=bool)  # comparisons: np.isin sorts
+        for word in _PRONOUN_HASHES:
+            kept |= lower == word
+        role = np.zeros(len(lower), dtype=bool)
+        for label in _VOTING_DEPS:
+            role |= dep == label
+        kept &= role
         return [
             (i, _PRONOUN_GENDERS[int(self._lower[i])])
             for i in np.flatnonzero(kept).tolist()
@@ -403,6 +410,7 @@ class Context:
             tally[gender == "f"] += weight
 
         persons = [e for e in self.ents if e.label_ == "PERSON"]
+        starts = [e.start for e in persons]  # in text order, as ents are
         for ent in persons:
             key = person_key(ent.text)
             for token in self.doc[max(0, ent.start - 3) : ent.end]:
@@ -421,7 +429,8 @@ class Context:
             if self.quoted[i]:
                 continue  # a quote's "he" is the speaker's subject, not the speaker
             start = self.sentence_of(i)[0]
-            named = {person_key(e.text) for e in persons if start <= e.start < i}
+            before = persons[bisect_left(starts, start) : bisect_left(starts, i)]
+            named = {person_key(e.text) for e in before}
             if len(named) == 1:
                 vote(named.pop(), gender, 1.0)
         return {
