@@ -1384,6 +1384,20 @@ def test_calling_on_someone_to_act_is_a_report_calling_the_police_is_not(nlp):
 
 
 @pytest.mark.model
+def test_a_quote_split_by_its_cue_stays_one_after_a_colon(nlp):
+    """The cue between the halves is theirs, even when a colon before the first
+    half offers the introducing sentence's verb."""
+    _text, findings = run(
+        nlp,
+        "The port authority said it regretted the delay: \"We know the queues were "
+        'long," she said, "and we will add two ferries."',
+    )
+    direct = [f for f in findings if f.kind == "direct"]
+    assert len(direct) == 1 and len(direct[0].segments) == 2
+    assert direct[0].speaker_text == "she"
+
+
+@pytest.mark.model
 def test_reaffirming_and_advising_are_reports(nlp):
     """Verbs that restate a position or tell someone to act report speech, and an
     organisation named with its place ("... in Bergen") keeps it in its name."""
