@@ -1398,6 +1398,17 @@ def test_a_quote_split_by_its_cue_stays_one_after_a_colon(nlp):
 
 
 @pytest.mark.model
+def test_referring_to_someone_as_a_quoted_phrase_names_them(nlp):
+    _text, findings = run(
+        nlp,
+        "According to the embassy, the man died on Friday; local officials referred "
+        'to him as "Canadian-born." The family said he had been ill for weeks.',
+    )
+    assert not any("Canadian-born" in f.quote for f in findings)
+    find(findings, "ill for weeks")
+
+
+@pytest.mark.model
 def test_reaffirming_and_advising_are_reports(nlp):
     """Verbs that restate a position or tell someone to act report speech, and an
     organisation named with its place ("... in Bergen") keeps it in its name."""

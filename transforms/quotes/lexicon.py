@@ -199,7 +199,7 @@ NAMING_WORDS = frozenset(
     {
         "word", "term", "phrase", "call", "name", "dub", "know", "title", "label",
         "brand", "nickname", "slogan", "headline", "stamp", "motto", "song",
-        "film", "book", "album", "novel", "show", "series", "print",
+        "film", "book", "album", "novel", "show", "series", "print", "refer",
     }
 )  # fmt: skip
 PERSON_PRONOUNS = frozenset({"he", "she", "him", "her"})
