@@ -1389,7 +1389,7 @@ def test_a_quote_split_by_its_cue_stays_one_after_a_colon(nlp):
     half offers the introducing sentence's verb."""
     _text, findings = run(
         nlp,
-        "The port authority said it regretted the delay: \"We know the queues were "
+        'The port authority said it regretted the delay: "We know the queues were '
         'long," she said, "and we will add two ferries."',
     )
     direct = [f for f in findings if f.kind == "direct"]
