@@ -608,8 +608,9 @@ def test_seed_article_direct_quotes_and_speakers(nlp):
 @pytest.mark.slow
 def test_gold_set_metrics_stay_above_floor(nlp):
     """A regression floor a few points under the numbers at the time of writing.
-    The written articles and the Wikinews texts of test2 are always there; the
-    other real ones (GUM, seed, feed items) count only when ../shared is present."""
+    The written articles and the Wikinews texts of tune2 and test2 are always
+    there; the other real ones (GUM, seed, feed items) count only when ../shared
+    is present."""
     from eval.quotes import evaluate, load_articles
 
     articles, _ = load_articles()
@@ -620,8 +621,12 @@ def test_gold_set_metrics_stay_above_floor(nlp):
     assert written["precision@0.3"] >= 0.95
     assert written["speaker_accuracy"] >= 0.93
     assert written["indirect_recall@0.3"] >= 0.92
-    test2 = totals["real-test2"].metrics()  # added last, never tuned on
-    assert totals["wikinews"].gold >= 130
+    test2 = totals["real-test2"].metrics()  # never tuned on
+    assert totals["wikinews"].gold >= 130 + 129
+    tune2 = totals["real-tune2"].metrics()  # tuned on after its first, honest run
+    assert tune2["f1@0.3"] >= 0.87
+    assert tune2["f1@0.8"] >= 0.77
+    assert tune2["speaker_accuracy"] >= 0.88
     assert test2["f1@0.3"] >= 0.83
     assert test2["f1@0.8"] >= 0.70
     assert test2["speaker_accuracy"] >= 0.83
@@ -787,8 +792,12 @@ def test_context_index_lookups_agree_with_the_tokens(nlp):
     doc = nlp(text)
     ctx = Context(doc, text)
     assert len(ctx.sentence_starts) > 3
+    # Sentences are the parser's, cut where a paragraph starts (after a blank line).
+    starts = [t.i + 1 for t in doc if "\n\n" in t.text]
     for token in doc:
-        assert ctx.sentence_of(token.i) == (token.sent.start, token.sent.end)
+        start = max([token.sent.start, *(s for s in starts if s <= token.i)])
+        end = min([token.sent.end, *(s for s in starts if s > token.i)])
+        assert ctx.sentence_of(token.i) == (start, end)
         assert ctx.heads[token.i] == token.head.i
         role = token.lemma_.lower() in ROLE_NOUNS and token.pos_ in ("NOUN", "PROPN")
         assert ctx.role_words.get(token.i) == (token.lemma_.lower() if role else None)
@@ -1229,6 +1238,97 @@ SPEAKER_CASES = [
         "Jane Holt",
         id="office-owner",
     ),
+    # A blank line ends the sentence the parser ran on: "He" opening the second
+    # paragraph is its first sentence's subject, a surname the NER took for a
+    # place but the article gives in full as a person's name.
+    pytest.param(
+        "Yesterday, President Pedro Reyes declined Finance Minister Oleksandr "
+        "Marchuk's offer to resign after the leak of a recording in which someone, "
+        'seemingly Marchuk, says Reyes "has no grasp of the budget."\n\nMarchuk '
+        "filed his resignation after the recording appeared on Wednesday. He said "
+        'Reyes is "a model of honesty for me".',
+        "a model of honesty",
+        "Oleksandr Marchuk",
+        id="pronoun-after-paragraph-break",
+    ),
+    # "her third term" in her own sentence tells the senator's gender, so the
+    # "he" of the quote is the man named before her.
+    pytest.param(
+        "Devin Cole dropped out of the race on Monday.\n\nSenator Tulsa Ferrin of "
+        'Ohio kept the seat, her third term in office.\n\n"Four years ago," he '
+        'said, "I entered this race to win it."',
+        "entered this race",
+        "Devin Cole",
+        id="gender-from-own-sentence-pronoun",
+    ),
+    # The man spoken about in a report is not its speaker's next "he".
+    pytest.param(
+        'Marco Ruiz handed in his notice on Friday. He said Pablo Ortega is "a fair '
+        'boss"; however, "I cannot stay in this job any longer", he added.',
+        "cannot stay in this job",
+        "Marco Ruiz",
+        id="pronoun-not-the-reported-subject",
+    ),
+    # Speakers do not name themselves in their own words.
+    pytest.param(
+        "Lena Park joined the board in May.\n\nFor Ruth Amos, a teacher at the "
+        'school, Park was the right choice. She said, "Lena Park has the patience '
+        'this board needs."',
+        "patience this board needs",
+        "Ruth Amos",
+        id="speaker-not-named-in-own-quote",
+    ),
+    # A title the article puts before a name is a role, listed or not.
+    pytest.param(
+        "The new pier was opened on Friday by harbourmaster Tomas Lindqvist.\n\n"
+        "Asked about the cost, the harbourmaster said the town would pay for the "
+        "repairs.",
+        "town would pay",
+        "Tomas Lindqvist",
+        id="title-used-by-the-article",
+    ),
+    # A thing of an owner's speaks for the owner ...
+    pytest.param(
+        "The Denver Ledger reported that the city could close two libraries, saying "
+        "the budget had run out. According to its polling, most readers wanted the "
+        "libraries kept open.",
+        "most readers wanted",
+        "Denver Ledger",
+        id="possessed-thing-speaks-for-owner",
+    ),
+    pytest.param(
+        "Turnout rose in four districts, according to Reuters's projections.",
+        "Turnout rose",
+        "Reuters",
+        id="plural-thing-speaks-for-owner",
+    ),
+    # ... but a person described by what she is to someone is not that someone.
+    pytest.param(
+        "Senator Ada Crane named her pick for the post on Monday.\n\nCrane's choice "
+        "to run the agency said she would cut waiting times.",
+        "cut waiting times",
+        "",
+        id="possessed-person-is-no-owner",
+    ),
+    # The agent of a passive that made the document is its author.
+    pytest.param(
+        "The study was carried out by the Nordvik Institute for Ocean Research. The "
+        "study said sea levels would rise.",
+        "sea levels would rise",
+        "Nordvik Institute for Ocean Research",
+        id="document-of-its-passive-agent",
+    ),
+    # A source described before it is named: its own report calls it "she", and
+    # the next paragraph names the woman who speaks.
+    pytest.param(
+        "President Ivo Trask's choice to head the Department of Transport said "
+        "Wednesday that she believes the rail strike can end soon.\n\nSpeaking at "
+        'her confirmation hearing, Marit Solberg said she is "not ready to make '
+        'promises" on the strike.',
+        "rail strike can end soon",
+        "Marit Solberg",
+        id="described-before-named",
+    ),
 ]
 
 
@@ -1254,6 +1354,118 @@ def test_they_is_neither_one_person_nor_a_thing(nlp):
     report = find(findings, "never proved an agreement")
     assert report.speaker_text == "They"
     assert antecedent(text, report) == ""
+
+
+@pytest.mark.model
+def test_a_participle_verdict_takes_its_clause_subject_and_joined_words_are_one(nlp):
+    """ "calling it '...'" hung on a clause attributes its quoted verdict to that
+    clause's subject; two quoted verdicts joined by "and" are one attribution."""
+    text, findings = run(
+        nlp,
+        'The mayor of Tallin, Ene Kask, rejected the plan, calling it "a gift to '
+        'developers" in a speech on Monday.\n\nThe minister called the fee "unfair" '
+        'and "badly timed" on Tuesday.',
+    )
+    verdict = find(findings, "a gift to developers")
+    assert verdict.kind == "mixed" and antecedent(text, verdict) == "Ene Kask"
+    fee = [f for f in findings if "unfair" in f.quote or "badly timed" in f.quote]
+    assert len(fee) == 1 and len(fee[0].segments) == 2
+
+
+@pytest.mark.model
+def test_calling_on_someone_to_act_is_a_report_calling_the_police_is_not(nlp):
+    text, findings = run(
+        nlp,
+        "Mayor Rosa Lind called on the transport board to reopen the depot before "
+        "winter.\n\nShe called the police at noon and called for calm.",
+    )
+    assert [f.quote for f in findings] == ["to reopen the depot before winter"]
+    assert antecedent(text, findings[0]) == "Rosa Lind"
+
+
+@pytest.mark.model
+def test_a_quote_split_by_its_cue_stays_one_after_a_colon(nlp):
+    """The cue between the halves is theirs, even when a colon before the first
+    half offers the introducing sentence's verb."""
+    _text, findings = run(
+        nlp,
+        'The port authority said it regretted the delay: "We know the queues were '
+        'long," she said, "and we will add two ferries."',
+    )
+    direct = [f for f in findings if f.kind == "direct"]
+    assert len(direct) == 1 and len(direct[0].segments) == 2
+    assert direct[0].speaker_text == "she"
+
+
+@pytest.mark.model
+def test_referring_to_someone_as_a_quoted_phrase_names_them(nlp):
+    _text, findings = run(
+        nlp,
+        "According to the embassy, the man died on Friday; local officials referred "
+        'to him as "Canadian-born." The family said he had been ill for weeks.',
+    )
+    assert not any("Canadian-born" in f.quote for f in findings)
+    find(findings, "ill for weeks")
+
+
+@pytest.mark.model
+def test_reaffirming_and_advising_are_reports(nlp):
+    """Verbs that restate a position or tell someone to act report speech, and an
+    organisation named with its place ("... in Bergen") keeps it in its name."""
+    text, findings = run(
+        nlp,
+        "The Norwegian Coastal Administration in Bergen advised residents to leave "
+        "the island before nightfall.\n\nMayor Ola Brekke reaffirmed that the "
+        "ferry would run again on Monday.",
+    )
+    advice = find(findings, "leave the island before nightfall")
+    assert antecedent(text, advice) == "Norwegian Coastal Administration in Bergen"
+    assert antecedent(text, find(findings, "ferry would run again")) == "Ola Brekke"
+
+
+def test_a_name_beats_a_pronoun_the_parser_also_made_subject():
+    """An acronym read as a pronoun ("WHO chief Sithole said") can be parsed as a
+    second subject of the verb; the speaker is the name."""
+    from newsbeam.transforms.quotes.cues import cue_subject
+
+    words = ["WHO", "chief", "Sithole", "said", "it", "works"]
+    doc = Doc(
+        spacy.blank("en").vocab,
+        words=words,
+        pos=["PRON", "NOUN", "PROPN", "VERB", "PRON", "VERB"],
+        deps=["nsubj", "compound", "nsubj", "ROOT", "nsubj", "ccomp"],
+        heads=[3, 2, 3, 3, 5, 3],
+    )
+    assert cue_subject(doc[3]).text == "Sithole"
+
+
+def test_a_blank_line_ends_a_sentence_the_parser_ran_across():
+    """Pronouns look back sentence by sentence; a paragraph is never part of the
+    previous paragraph's last sentence, whatever the parser's sentence starts."""
+    from newsbeam.transforms.quotes.context import Context
+
+    words = ["Ana", "left", ".", "\n\n", "She", "stayed", "."]
+    spaces = [True, False, False, False, True, False, False]
+    doc = Doc(spacy.blank("en").vocab, words=words, spaces=spaces)
+    doc[0].is_sent_start = True
+    for token in doc[1:]:
+        token.is_sent_start = False  # one sentence, as a parser may leave it
+    ctx = Context(doc, doc.text)
+    assert ctx.sentence_of(5) == (4, 7)
+    assert ctx.sentence_of(1) == (0, 4)
+
+
+def test_a_name_is_given_without_the_article_and_possessive_the_ner_took_in():
+    """An owner's name is compared with names elsewhere: "the Harbour Authority's"
+    is the Harbour Authority."""
+    from newsbeam.transforms.quotes.speakers import name_span
+
+    words = ["the", "Harbour", "Authority", "'s", "chief", "spoke"]
+    tags = ["DT", "NNP", "NNP", "POS", "NN", "VBD"]
+    ents = ["B-ORG", "I-ORG", "I-ORG", "I-ORG", "O", "O"]
+    doc = Doc(spacy.blank("en").vocab, words=words, tags=tags, ents=ents)
+    start, end = name_span(doc.ents[0])
+    assert doc.text[start:end] == "Harbour Authority"
 
 
 def test_the_given_name_table_holds_only_names_of_one_gender():

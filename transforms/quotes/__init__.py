@@ -3,8 +3,9 @@
 The extractor runs on every article, so it never parses again: it reads the one
 parse the pipeline made. Quoted stretches are found on the characters
 (``marks``), cues and subjects on the dependency parse (``cues``, ``direct``,
-``indirect``), speakers are resolved to a named mention (``speakers``), and the
-pieces are put together as one finding per attribution (``assemble``).
+``indirect``), speakers are resolved to a named mention (``speakers``, and
+``pronouns`` for he, she, it and they), and the pieces are put together as one
+finding per attribution (``assemble``).
 """
 
 from newsbeam.transforms.quotes.assemble import QuoteFinding, extract_quotes

@@ -155,7 +155,10 @@ def _direct_attributions(ctx: Context) -> list[Attribution]:
         if not segments:
             continue
         last = found[-1] if found else None
-        if last is not None and _continues(last, marked, speaker, rule, cue_at):
+        if last is not None and (
+            _continues(last, marked, speaker, rule, cue_at)
+            or _joined(text, last, marked, cue_at)
+        ):
             last.segments.extend(segments)
             last.closed = marked.closed
         else:
@@ -187,6 +190,17 @@ def _continues(
         return False
     same = speaker.antecedent == last.speaker.antecedent != NO_SPAN
     return same or speaker is last.speaker
+
+
+def _joined(text: str, last: Attribution, marked: Marked, cue_at: int) -> bool:
+    """Whether a quote is the second of two quoted words on one cue joined by
+    "and" or "or" ('calling it "null and void" and "geographically ridiculous"'):
+    one verdict, one attribution."""
+    if cue_at < 0 or cue_at != last.cue_at or last.kind == "indirect":
+        return False
+    between = text[last.segments[-1][1] : marked.start]
+    words = WORD_RE.findall(between)
+    return bool(words) and all(w.lower() in ("and", "or") for w in words)
 
 
 def _add_reports(ctx: Context, direct: list[Attribution]) -> list[Attribution]:

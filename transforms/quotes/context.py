@@ -118,6 +118,11 @@ class Context:
             if i >= 0 and "\n\n" in doc[i].text:
                 self.paragraph_breaks.add(i)
             at = self.text.find("\n\n", at + 1)
+        # A blank line ends a sentence, which the parser does not know: a pronoun
+        # opening a paragraph looks back at the previous paragraph's last sentence,
+        # not at the subject of a sentence the parser ran across the break.
+        after_breaks = {i + 1 for i in self.paragraph_breaks if i + 1 < len(doc)}
+        self.sentence_starts = sorted(after_breaks.union(self.sentence_starts))
         # Role words as written and prepositions that may frame a report ("in",
         # "amid"), in one pass: np.isin sorts, which costs more for a few words.
         self.role_lowers: list[int] = []
@@ -148,6 +153,17 @@ class Context:
                 self.ents_by_token[i] = ent
         self.headline_end = self.paragraphs[0][1] if self.paragraphs else 0
         self.roles = self._role_introductions()
+        # The common nouns the article itself puts before a name as a title
+        # ("archbishop Jorge Scheinig"): "the archbishop" later is that person,
+        # listed role or not. (Appositions describe more than they title: "a
+        # local man" names no office.)
+        self.introduced_roles = {
+            child.lower_
+            for ent in self.ents
+            if ent.label_ == "PERSON"
+            for child in ent.root.children
+            if child.dep_ == "compound" and child.i < ent.start and child.pos == NOUN
+        }
         self.resolving: set[int] = set()  # guards pronoun chains against cycles
         self.speakers: list[tuple[int, Speaker]] = []  # resolved quote speakers
         self.documents: dict[str, tuple[int, int]] = {}  # "report" -> its owner
@@ -339,6 +355,23 @@ class Context:
 
     # -- gender, from the article's own words
 
+    def _gendered_pronouns(self) -> list[tuple[int, str]]:
+        """The subject and possessive pronouns that tell a gender, as (index, "m"
+        or "f"). An object pronoun is left out: it is someone other than its own
+        clause's subject ("Osei, who had criticised her": her is not Osei)."""
+        lower, dep = self._lower, self._dep
+        kept = np.zeros(len(lower), dtype=bool)  # comparisons: np.isin sorts
+        for word in _PRONOUN_HASHES:
+            kept |= lower == word
+        role = np.zeros(len(lower), dtype=bool)
+        for label in _VOTING_DEPS:
+            role |= dep == label
+        kept &= role
+        return [
+            (i, _PRONOUN_GENDERS[int(self._lower[i])])
+            for i in np.flatnonzero(kept).tolist()
+        ]
+
     def gender_of(self, span: tuple[int, int]) -> str:
         """ "m", "f" or "" for the person named at ``span``, as the article itself
         tells it: titles and gendered role words next to the name ("Ms Whitcombe",
@@ -377,6 +410,7 @@ class Context:
             tally[gender == "f"] += weight
 
         persons = [e for e in self.ents if e.label_ == "PERSON"]
+        starts = [e.start for e in persons]  # in text order, as ents are
         for ent in persons:
             key = person_key(ent.text)
             for token in self.doc[max(0, ent.start - 3) : ent.end]:
@@ -387,14 +421,32 @@ class Context:
             gender = GENDERED_WORDS.get(role.rstrip("."), "")
             if gender:
                 vote(person_key(self.text[span[0] : span[1]]), gender, 3.0)
-        # Pronouns do not vote: a "she" after a name is as often about someone
-        # named earlier, and letting pronoun chains vote lowered speaker accuracy
-        # on the tune part; titles and roles next to a name are what is trusted.
+        # A pronoun votes only for the one person named before it in its own
+        # sentence ("Lena Ivers said her team ..."): a "she" after a name in a later
+        # sentence is as often about someone named earlier, and letting such chains
+        # vote lowered speaker accuracy on the tune part.
+        for i, gender in self._gendered_pronouns():
+            if self.quoted[i]:
+                continue  # a quote's "he" is the speaker's subject, not the speaker
+            start = self.sentence_of(i)[0]
+            before = persons[bisect_left(starts, start) : bisect_left(starts, i)]
+            named = {person_key(e.text) for e in before}
+            if len(named) == 1:
+                vote(named.pop(), gender, 1.0)
         return {
             key: ("f" if f > m else "m")
             for key, (m, f) in votes.items()
             if max(m, f) >= 2 * min(m, f) and max(m, f) >= 1.0
         }
+
+
+_PRONOUN_GENDERS = {
+    hash_string(word): gender
+    for word, gender in GENDERED_WORDS.items()
+    if word in ("he", "him", "his", "himself", "she", "her", "hers", "herself")
+}
+_PRONOUN_HASHES = np.array(list(_PRONOUN_GENDERS), dtype=np.uint64)
+_VOTING_DEPS = np.array([IDS[d] for d in ("nsubj", "nsubjpass", "poss")], np.uint64)
 
 
 def _copular_roles(name: Token) -> list[Token]:

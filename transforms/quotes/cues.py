@@ -48,15 +48,21 @@ def cue_subject(token: Token, quoted: list[bool] | None = None) -> Token | None:
                             return grand
             if current.lemma_.lower() in SPEECH_VERBS:
                 return None  # "has been told": the subject is the listener
-        for child in current.children:
-            if quoted is not None and quoted[child.i]:
-                continue  # quoted words are what was said, never who said it
-            if child.is_punct or child.is_space:
-                continue  # a quote mark the parser took for a subject ("», she said")
-            if child.dep_ in SPEAKER_DEPS and child.lower_ != "there":
-                if child.lower_ in RELATIVE_PRONOUNS and current.dep_ == "relcl":
-                    return current.head
-                return child
+        subjects = [
+            child
+            for child in current.children
+            if not (quoted is not None and quoted[child.i])  # what was said
+            and not (child.is_punct or child.is_space)  # a mark taken for one
+            and child.dep_ in SPEAKER_DEPS
+            and child.lower_ != "there"
+        ]
+        if len(subjects) > 1:  # "WHO director-general Tedros said", with "WHO"
+            # read as a pronoun and a second subject: a name or noun goes first
+            subjects.sort(key=lambda child: child.pos_ == "PRON")
+        for child in subjects[:1]:
+            if child.lower_ in RELATIVE_PRONOUNS and current.dep_ == "relcl":
+                return current.head
+            return child
         if current.dep_ == "acl" and current.head.pos_ in ("NOUN", "PROPN"):
             return current.head  # "officials saying that ..."
         if current.dep_ in ("ROOT",) or (

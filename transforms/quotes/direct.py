@@ -66,13 +66,27 @@ def is_naming(ctx: Context, marked: Marked) -> bool:
             continue  # the parser ran the headline into the quote: not a naming
         words = [head, head.head] if head.dep_ in ("prep", "agent") else [head]
         for word in words:
-            if word.lemma_.lower() in NAMING_WORDS or word.lower_ in NAMING_WORDS:
-                active = any(c.dep_ == "nsubj" for c in word.children)
-                if not (active and word.lemma_.lower() in VERDICT_VERBS):
-                    return True
+            lemma = word.lemma_.lower()
+            naming = lemma in NAMING_WORDS or word.lower_ in NAMING_WORDS
+            if naming and not (lemma in VERDICT_VERBS and has_subject(word)):
+                return True
     # A citation line: "Title" — Publisher, date.
     after = ctx.text[marked.close_mark + 1 : marked.close_mark + 4].strip()
     return after.startswith(("—", "–", "- "))
+
+
+def has_subject(verb: Token) -> bool:
+    """Whether a verb has someone doing it: a subject of its own, or, for a
+    participle hung on a clause ("spoke out, calling it 'an aggression'"), that
+    clause's subject. A verdict verb with a subject attributes its quoted words;
+    without one it names a thing ("the so-called 'deal'")."""
+    if any(c.dep_ == "nsubj" for c in verb.children):
+        return True
+    return (
+        verb.dep_ == "advcl"
+        and verb.tag_ == "VBG"
+        and any(c.dep_ == "nsubj" for c in verb.head.children)
+    )
 
 
 def _governed_by_cue(ctx: Context, marked: Marked) -> Cue | None:
@@ -88,8 +102,8 @@ def _governed_by_cue(ctx: Context, marked: Marked) -> Cue | None:
             if not p_start <= current.idx < p_end:
                 break  # the parser joined paragraphs; a cue never crosses them
             if not ctx.quoted[current.i]:
-                verdict = current.lemma_.lower() in VERDICT_VERBS and any(
-                    c.dep_ == "nsubj" for c in current.children
+                verdict = current.lemma_.lower() in VERDICT_VERBS and has_subject(
+                    current
                 )
                 if is_cue_verb(current) or verdict:
                     subject = speaker_of(ctx, current)
@@ -185,6 +199,39 @@ def _close_at_inline_cue(ctx: Context, marked: Marked) -> None:
             return
 
 
+def _trailing_cue(ctx: Context, after: list[Token]) -> Cue | None:
+    """The cue after a quote; a clause joined on after it (", and warned that
+    ...") is a new report of the sentence's speaker, not this quote's cue."""
+    joined = next(
+        (
+            k
+            for k, t in enumerate(after)
+            if t.dep_ == "cc" and t.head.pos_ in ("VERB", "AUX")
+        ),
+        len(after),
+    )
+    return find_cue(after[:joined], ctx, "direct.trailing_cue")
+
+
+def _split_cue(
+    ctx: Context, marked: Marked, nxt: Marked | None, after: list[Token]
+) -> Cue | None:
+    """The cue between two halves of one quotation ('"A," she said, "B."'): the
+    first half ends on a comma or dash, the cue follows, and the second half
+    opens right after the cue's own comma, in the same paragraph."""
+    text = ctx.text
+    if (
+        not after
+        or nxt is None
+        or nxt.paragraph != marked.paragraph
+        or text[marked.end - 1] not in ",—–-"
+        or not text[after[-1].idx : nxt.open_mark].strip().endswith(",")
+        or after[-1].idx + len(after[-1].text) < nxt.open_mark - 2
+    ):
+        return None
+    return _trailing_cue(ctx, after)
+
+
 def direct_quotes(ctx: Context) -> list[tuple[Marked, Cue | None, str]]:
     """Find direct quotes and their cues; merge split quotes into one.
 
@@ -208,6 +255,24 @@ def direct_quotes(ctx: Context) -> list[tuple[Marked, Cue | None, str]]:
         after = _window_after(ctx, marked, limit_after)
         before = _window_before(ctx, marked, prev_close)
         kind = _kind(text, marked)
+        trailing = _ends_clause(text, marked) and not _ends_sentence(text, marked)
+        # Split quote: "...," he said, "..." -> one quote, one speaker; the cue
+        # between the halves is theirs even after a colon ('... decision: "A,"
+        # he said, "B"'), whose verb introduced the whole.
+        split = _split_cue(ctx, marked, nxt, after) if trailing else None
+        if split is not None:
+            merged = Marked(
+                marked.start,
+                nxt.end,
+                marked.open_mark,
+                nxt.close_mark,
+                marked.paragraph,
+                nxt.closed,
+                parts=marked.parts + nxt.parts,
+            )
+            results.append((merged, split, "direct"))
+            index += 2
+            continue
         cue = None
         # "He told reporters: "..."" / "Rathke said, "..."": cue then punctuation.
         if before and before[0].text in (",", ":"):
@@ -219,40 +284,8 @@ def direct_quotes(ctx: Context) -> list[tuple[Marked, Cue | None, str]]:
                 )
                 if subject is not None and not ctx.quoted[root.i]:
                     cue = Cue("", subject, "direct.colon", before[0].idx)
-        trailing = _ends_clause(text, marked) and not _ends_sentence(text, marked)
         if cue is None and after and trailing:
-            # ", and warned that ...": a clause joined on after the quote is a new
-            # report of the sentence's speaker, not the cue of this quote.
-            joined = next(
-                (
-                    k
-                    for k, t in enumerate(after)
-                    if t.dep_ == "cc" and t.head.pos_ in ("VERB", "AUX")
-                ),
-                len(after),
-            )
-            cue = find_cue(after[:joined], ctx, "direct.trailing_cue")
-            # Split quote: "...," he said, "..." -> one quote, one speaker.
-            if (
-                cue is not None
-                and nxt is not None
-                and nxt.paragraph == marked.paragraph
-                and text[marked.end - 1] in ",—–-"
-                and text[after[-1].idx : nxt.open_mark].strip().endswith(",")
-                and after[-1].idx + len(after[-1].text) >= nxt.open_mark - 2
-            ):
-                merged = Marked(
-                    marked.start,
-                    nxt.end,
-                    marked.open_mark,
-                    nxt.close_mark,
-                    marked.paragraph,
-                    nxt.closed,
-                    parts=marked.parts + nxt.parts,
-                )
-                results.append((merged, cue, "direct"))
-                index += 2
-                continue
+            cue = _trailing_cue(ctx, after)
         if cue is None:
             cue = _governed_by_cue(ctx, marked)
         if cue is None and before:

@@ -23,7 +23,8 @@ SPEECH_VERBS = frozenset(
         "whisper", "mutter", "counter", "retort", "point", "plead", "fear",
         "pledge", "threaten", "mention", "inform", "disclose", "assure",
         "reiterate", "contend", "speculate", "notify", "hint", "imply", "recount",
-        "hope", "think", "expect", "lament",
+        "hope", "think", "expect", "lament", "reaffirm", "reassert", "underline",
+        "underscore", "elaborate", "advise", "instruct", "invite", "call",
     }
 )  # fmt: skip
 # Verbs that only cue a quote when the quote is attached to them by the parser; as
@@ -51,6 +52,9 @@ XCOMP_VERBS = frozenset(
         "vow",
         "threaten",
         "pledge",
+        "advise",
+        "instruct",
+        "invite",
     }
 )
 
@@ -195,7 +199,7 @@ NAMING_WORDS = frozenset(
     {
         "word", "term", "phrase", "call", "name", "dub", "know", "title", "label",
         "brand", "nickname", "slogan", "headline", "stamp", "motto", "song",
-        "film", "book", "album", "novel", "show", "series", "print",
+        "film", "book", "album", "novel", "show", "series", "print", "refer",
     }
 )  # fmt: skip
 PERSON_PRONOUNS = frozenset({"he", "she", "him", "her"})

@@ -11,26 +11,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from newsbeam.transforms.quotes.context import Context
-from newsbeam.transforms.quotes.cues import is_cue_verb, repair_subject, speaker_of
+from newsbeam.transforms.quotes.cues import is_cue_verb, speaker_of
 from newsbeam.transforms.quotes.lexicon import (
     DOCUMENT_NOUNS,
-    FIRST_PERSON,
     GENDERED_WORDS,
-    GENERIC_ORG_NOUNS,
     GROUP_NOUNS,
     ISSUING_VERBS,
+    MAX_CUE_TOKENS,
     NAMED_LABELS,
     NO_SPAN,
     ORG_NOUNS,
     OWNER_LABELS,
     OWNER_PREPOSITIONS,
     PERSON_PRONOUNS,
-    RELATIVE_PRONOUNS,
     ROLE_NOUNS,
+    SPEAKER_DEPS,
     THING_PRONOUNS,
     TITLE_ROLES,
     TITLE_WORDS,
 )
+from newsbeam.transforms.quotes.pronouns import agrees, pronoun_antecedent
 from spacy.tokens import Span, Token
 
 
@@ -74,17 +74,17 @@ def noun_phrase(token: Token) -> tuple[int, int]:
     return doc[left].idx, doc[right].idx + len(doc[right])
 
 
-def entity_in(ctx: Context, start: int, end: int) -> Span | None:
-    """The best named mention inside a character span: a person before anything."""
-    best = None
-    for i in ctx.token_range(start, end):
-        ent = ctx.ents_by_token.get(i)
-        if ent is None or ent.label_ not in NAMED_LABELS:
-            continue
-        if ent.label_ == "PERSON":
-            return ent
-        best = best or ent
-    return best
+def name_span(ent: Span) -> tuple[int, int]:
+    """A named mention as a name: without the article and the possessive ending
+    the NER may take into it ("the United Nations' Food and Agriculture
+    Organization's" is the organisation's name without "the" and "'s")."""
+    start, end = ent.start, ent.end
+    if end - start > 1 and ent.doc[start].lower_ == "the":
+        start += 1
+    if end - start > 1 and ent.doc[end - 1].tag_ == "POS":
+        end -= 1
+    doc = ent.doc
+    return doc[start].idx, doc[end - 1].idx + len(doc[end - 1])
 
 
 def proper_run(token: Token) -> tuple[int, int]:
@@ -157,7 +157,7 @@ def owner_of(ctx: Context, token: Token, depth: int = 0) -> tuple[int, int]:
         elif child.dep_ in ("compound", "amod", "nmod") and child.i < token.i:
             ent = ctx.ents_by_token.get(child.i)
             if ent is not None and ent.label_ in OWNER_LABELS:
-                return ent.start_char, ent.end_char
+                return name_span(ent)
     for child in token.rights:
         if child.dep_ == "acl":  # "a document published by the government"
             child = next((c for c in child.children if c.dep_ == "agent"), child)
@@ -170,7 +170,7 @@ def owner_of(ctx: Context, token: Token, depth: int = 0) -> tuple[int, int]:
                 continue
             ent = ctx.ents_by_token.get(noun.i)
             if ent is not None and ent.label_ in OWNER_LABELS:
-                return ent.start_char, ent.end_char
+                return name_span(ent)
             if noun.pos_ == "PROPN":
                 return ctx.clip(proper_run(noun), noun.idx)
             if noun.lemma_.lower() in DOCUMENT_NOUNS | ORG_NOUNS | ROLE_NOUNS:
@@ -201,6 +201,10 @@ def _earlier_document(ctx: Context, token: Token, depth: int) -> tuple[int, int]
             verb = prep.head if is_cue_verb(prep.head) else None
         elif earlier.dep_ == "dobj" and prep.lemma_.lower() in ISSUING_VERBS:
             verb = prep  # "The Pentagon released a report ... The report said"
+        elif earlier.dep_ == "nsubjpass":  # "The study was conducted by X"
+            agent = next((c for c in prep.children if c.dep_ == "agent"), None)
+            if agent is not None:
+                return owner_of_phrase(ctx, agent, depth)
         if verb is not None:
             subject = speaker_of(ctx, verb)
             if subject is not None and subject.i != token.i:
@@ -209,11 +213,26 @@ def _earlier_document(ctx: Context, token: Token, depth: int) -> tuple[int, int]
     return NO_SPAN
 
 
+def owner_of_phrase(ctx: Context, prep: Token, depth: int) -> tuple[int, int]:
+    """The named owner a preposition's object gives ("by Imperial College
+    London's MRC Centre": the college, or the centre when it is named)."""
+    for noun in prep.children:
+        if noun.dep_ != "pobj":
+            continue
+        ent = ctx.ents_by_token.get(noun.i)
+        if ent is not None and ent.label_ in OWNER_LABELS:
+            return name_span(ent)
+        owner = owner_of(ctx, noun, depth + 1)
+        if owner != NO_SPAN:
+            return owner
+    return NO_SPAN
+
+
 def _resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
     lower = token.lower_
     if token.pos_ == "PRON" or lower in PERSON_PRONOUNS | THING_PRONOUNS:
         span = (token.idx, token.idx + len(token))
-        return Speaker(span, pronoun_antecedent(ctx, token, depth), True)
+        return Speaker(span, pronoun_antecedent(ctx, token, depth, _resolve), True)
     if depth > 4:
         return Speaker((token.idx, token.idx + len(token)), NO_SPAN, False)
     phrase = ctx.phrases.get(token.i)
@@ -241,7 +260,9 @@ def _resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
             return Speaker(phrase, ctx.clip(proper_run(child), child.idx), True)
     word = token.text.lower()
     lemma = token.lemma_.lower()
-    role = lemma in ROLE_NOUNS and token.tag_ not in ("NNS", "NNPS")
+    role = token.tag_ not in ("NNS", "NNPS") and (
+        lemma in ROLE_NOUNS or (token.pos_ == "NOUN" and word in ctx.introduced_roles)
+    )
     if role:  # "Prof. Gita Ashok Raj, Provost of GMU, described", however parsed
         doc = token.doc
         before = token.head if token.dep_ == "appos" else None
@@ -275,7 +296,12 @@ def _resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
         and ent.label_ in NAMED_LABELS
         and (ent.label_ == "PERSON" or not role)
     ):
-        span = (ent.start_char, ent.end_char)
+        span = name_span(ent)
+        after = token.doc[ent.end] if ent.end < len(token.doc) else token
+        if ent.label_ != "PERSON" and after.dep_ == "prep" and phrase[1] > span[1]:
+            # "the Progressive Party of Working People", "the Embassy in Iraq": the
+            # name goes on where the NER stopped, as the phrase does
+            span = (span[0], phrase[1])
         return Speaker(phrase, span, ent.label_ == "PERSON")
     capitalised = (
         token.is_title
@@ -313,6 +339,8 @@ def _resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
             # "The foreign secretary made the comment": the headline's person; not
             # for "her lawyer" or "a spokesman", who are someone else.
             holder = ctx.headline_person()
+        if holder == NO_SPAN and (definite or owned):
+            holder = _named_after(ctx, token)
         return Speaker(phrase, holder, True)
     if lemma in DOCUMENT_NOUNS and token.tag_ not in ("NNS", "NNPS"):
         # "Cornyn's statement", "a report by the program", "his office": the
@@ -334,7 +362,78 @@ def _resolve(ctx: Context, token: Token, depth: int = 0) -> Speaker:
         if named == NO_SPAN and definite:  # "the ministry" after "Russia's ministry"
             named = _earlier_document(ctx, token, depth)
         return Speaker(phrase, named, False)
+    possessed = any(c.dep_ == "poss" for c in token.lefts)  # "its", "CNN's"
+    if possessed and lemma not in GROUP_NOUNS and lower not in GENDERED_WORDS:
+        # "CNN's projections", "according to its polling": a thing of an owner's
+        # speaks for the owner (not "Trump's choice", who is a person: her own
+        # words call her "she").
+        owner = owner_of(ctx, token, depth)
+        if owner != NO_SPAN and not reported_pronoun_gender(token):
+            return Speaker(phrase, owner, False)
+    if (definite or possessed) and lemma not in GROUP_NOUNS:
+        person = _named_after(ctx, token)
+        if person != NO_SPAN:
+            return Speaker(phrase, person, True)
     return Speaker(phrase, NO_SPAN, False)
+
+
+def _named_after(ctx: Context, token: Token) -> tuple[int, int]:
+    """The person a description stands for when the article names them only
+    later: news often opens with "Trump's choice to head the department said she
+    ..." and names her in the next paragraphs ("Kirstjen Nielsen said ...").
+    Only a source its own report calls he or she qualifies; the person is the
+    first one named after it, within three paragraphs, as the subject of a
+    clause and agreeing in gender."""
+    gender = reported_pronoun_gender(token)
+    if not gender:
+        return NO_SPAN
+    last = min(ctx.paragraph_of(token.idx) + 3, len(ctx.paragraphs) - 1)
+    limit = ctx.paragraphs[last][1]
+    for ent in ctx.ents:
+        if ent.start <= token.i or ent.label_ not in NAMED_LABELS:
+            continue
+        if ent.start_char >= limit:
+            break
+        root = ent.root
+        subject = root.dep_ in SPEAKER_DEPS or (
+            root.dep_ == "appos" and root.head.dep_ in SPEAKER_DEPS
+        )
+        if not subject or ctx.quoted[ent.start]:
+            continue
+        span = (ent.start_char, ent.end_char)
+        if ent.label_ == "PERSON" and agrees(ctx, gender, span):
+            return span
+        if reported_pronoun_gender(root) == gender:
+            return span  # "Kirstjen Nielsen said she ...", tagged as a company
+    return NO_SPAN
+
+
+def reported_pronoun_gender(token: Token) -> str:
+    """ "m" or "f" when the clause a source reports speaks of the source as he or
+    she ("the judge said he will excuse a juror", "who says his analysis shows"):
+    the source is then a person, whatever noun names it."""
+    verbs = [token.head]
+    if token.dep_ not in SPEAKER_DEPS:  # a subject repaired from a bad parse: its
+        # verb is the next speech verb in its sentence whose parsed subject, if
+        # any, stands before it ("A headline ... choice to head X said")
+        for word in token.doc[token.i + 1 : token.i + MAX_CUE_TOKENS]:
+            if word.text in (".", "!", "?"):
+                break
+            if is_cue_verb(word):
+                subjects = [c.i for c in word.children if c.dep_ in SPEAKER_DEPS]
+                if all(i < token.i for i in subjects):
+                    verbs.append(word)
+                break
+    clauses = [c for verb in verbs for c in verb.children if c.dep_ == "ccomp"]
+    for clause in clauses:
+        for subject in clause.children:
+            if subject.dep_ not in ("nsubj", "nsubjpass"):
+                continue
+            words = [subject, *(c for c in subject.children if c.dep_ == "poss")]
+            for word in words:
+                if word.lower_ in ("he", "she", "his", "her"):
+                    return GENDERED_WORDS[word.lower_]
+    return ""
 
 
 def _headline_style(token: Token) -> bool:
@@ -344,172 +443,3 @@ def _headline_style(token: Token) -> bool:
     return token.tag_ == "NN" and not any(
         c.dep_ in ("det", "poss", "nummod", "predet") for c in token.lefts
     )
-
-
-def _plural(token: Token) -> bool:
-    """A plural noun phrase: a plural noun, or nouns joined by "and"."""
-    if token.tag_ in ("NNS", "NNPS") or token.lower_ in ("they", "them", "we"):
-        return True
-    return any(c.dep_ == "conj" for c in token.children) and any(
-        c.dep_ == "cc" and c.lower_ == "and" for c in token.children
-    )
-
-
-def _known_person(ctx: Context, span: tuple[int, int]) -> bool:
-    """Whether the article shows the name at ``span`` to be a person's, whatever
-    the NER took it for: it is part of a person's full name ("Menendez" after
-    "Sen. Bob Menendez"). (A gender is no proof: it may have been noted from a
-    pronoun resolved to an organisation.)"""
-    return ctx.full_name(span) != span
-
-
-def _after_article(ctx: Context, span: tuple[int, int]) -> bool:
-    """Whether "the" or "a" stands before the name at ``span``: English puts no
-    article before a person's name ("the Church", not "the Wilkins")."""
-    indices = ctx.token_range(*span)
-    if not indices or indices.start == 0:
-        return False
-    return ctx.doc[indices.start - 1].lower_ in ("the", "a", "an")
-
-
-def _collective(token: Token) -> bool:
-    """A singular noun that "they" can stand for: a body of people ("the company
-    said they ..."), not a thing ("the ruling")."""
-    lemma = token.lemma_.lower()
-    return lemma in ORG_NOUNS or lemma in GENERIC_ORG_NOUNS or lemma in GROUP_NOUNS
-
-
-def _agrees(ctx: Context, wanted: str, span: tuple[int, int]) -> bool:
-    """Whether the person at ``span`` can be "he" (wanted "m") or "she" ("f"): yes
-    unless the article says otherwise."""
-    if not wanted:
-        return True
-    gender = ctx.gender_of(span)
-    return not gender or gender == wanted
-
-
-def _sentence_subjects(ctx: Context, start: int, end: int) -> list[Token]:
-    """The subjects a later pronoun may stand for in the sentence at tokens
-    ``start:end``, the main clause's first. Every pronoun of the next sentences
-    looks back at the same ones, so they are found once (quotes are all marked by
-    the time a pronoun is resolved)."""
-    found = ctx.sentence_subjects.get(start)
-    if found is not None:
-        return found
-    doc = ctx.doc
-    subjects = [doc[i] for i in ctx.subjects_between(start, end) if not ctx.quoted[i]]
-    subjects = [r for r in (repair_subject(ctx, t, t.head) for t in subjects) if r]
-    roots = [t for t in subjects if t.head.dep_ == "ROOT"]
-    if not roots:
-        root = doc[start:end].root
-        if root.pos_ in ("NOUN", "PROPN"):
-            roots = [root]  # "Her opponent, X, conceded ...": no verb
-    found = ctx.sentence_subjects[start] = roots + [
-        t for t in subjects if t not in roots
-    ]
-    return found
-
-
-def pronoun_antecedent(ctx: Context, pronoun: Token, depth: int) -> tuple[int, int]:
-    """Resolve he/she/it/they: the previous sentence's subject, else the previous
-    quote's speaker, else the nearest person mentioned before the pronoun."""
-    lower = pronoun.lower_
-    if lower in FIRST_PERSON or depth > 3 or pronoun.i in ctx.resolving:
-        return NO_SPAN
-    ctx.resolving.add(pronoun.i)
-    try:
-        personal = lower in PERSON_PRONOUNS
-        plural = lower in ("they", "them")
-        wanted = GENDERED_WORDS.get(lower, "")
-        doc = ctx.doc
-        sentence_start = ctx.sentence_of(pronoun.i)[0]
-        # Subjects earlier in the same sentence, then in up to three sentences back.
-        candidates: list[Token] = []
-        for i in ctx.subjects_between(sentence_start, pronoun.i):
-            if not ctx.quoted[i]:
-                token = doc[i]
-                # "Thomas' sister pleaded with him": the owner comes after the noun
-                owners = [c for c in token.children if c.dep_ == "poss"]
-                candidates.extend([*owners, token])
-        candidates.reverse()
-        previous = sentence_start - 1
-        for _ in range(3):
-            if previous < 0:
-                break
-            start, end = ctx.sentence_of(previous)
-            candidates.extend(_sentence_subjects(ctx, start, end))
-            previous = start - 1
-        # The speaker of the latest quote goes after the previous sentence's subject.
-        first_back = sentence_start - 1
-        cutoff = ctx.sentence_of(first_back)[0] if first_back >= 0 else 0
-        split = sum(1 for c in candidates if c.i >= cutoff)
-        recent = [s for at, s in ctx.speakers if at < pronoun.idx]
-        quoted_speaker = recent[-1:] if recent else []
-        ordered: list[Token | Speaker] = [*candidates[:split], *quoted_speaker]
-        ordered += candidates[split:]
-        for candidate in ordered:
-            if isinstance(candidate, Speaker):
-                speaker = candidate
-            elif candidate.lower_ in RELATIVE_PRONOUNS | FIRST_PERSON:
-                continue
-            elif personal and _plural(candidate):
-                continue  # "he" is not "the Sams" nor "Carper and Leahy"
-            elif wanted and GENDERED_WORDS.get(candidate.lower_, wanted) != wanted:
-                continue  # "She said ... He said": he is someone else
-            elif plural and candidate.tag_ == "NN" and not _collective(candidate):
-                continue  # "they" is not "the Supreme Court ruling"
-            elif plural and candidate.tag_ == "NNS" and candidate.pos_ == "NOUN":
-                return NO_SPAN  # "Prosecutors countered ... they": a group, unnamed
-            else:
-                speaker = _resolve(
-                    ctx, candidate, depth + 1
-                )  # only its antecedent is read
-            if speaker.antecedent == NO_SPAN:
-                continue
-            ent = entity_in(ctx, *speaker.antecedent)
-            label = ent.label_ if ent is not None else ""
-            verb = candidate.head if isinstance(candidate, Token) else None
-            surname = " " not in ctx.text[speaker.antecedent[0] : speaker.antecedent[1]]
-            said = (verb is not None and is_cue_verb(verb)) or verb is None
-            if plural and not (isinstance(candidate, Token) and _plural(candidate)):
-                surname_said = label in ("GPE", "") and said and surname
-                if (
-                    speaker.is_person
-                    or surname_said
-                    or _known_person(ctx, speaker.antecedent)
-                ):
-                    continue  # "they" is not the one person quoted before
-            if personal and not _agrees(ctx, wanted, speaker.antecedent):
-                continue  # "she" is not the man named just before
-            if personal and (label == "PERSON" or speaker.is_person):
-                if wanted:
-                    ctx.note_gender(speaker.antecedent, wanted)
-                return speaker.antecedent
-            if (
-                personal
-                and label in ("GPE", "ORG", "")
-                and said
-                and surname
-                and not _after_article(ctx, speaker.antecedent)
-            ):
-                # "Paris claims ...", "Wilkins said ...": the small model often takes
-                # a surname for a place or a company; one that speaks is a person,
-                # unless an article stands before it ("the Church denied ...").
-                return speaker.antecedent
-            if not personal and label in ("ORG", "GPE", "NORP"):
-                return speaker.antecedent
-            if lower == "it" and not label and not speaker.is_person:
-                return speaker.antecedent
-        if personal:
-            for ent in reversed(ctx.ents):
-                if (
-                    ent.end <= pronoun.i
-                    and ent.label_ == "PERSON"
-                    and ent.text[:1].isupper()  # "the lorry" is no person
-                    and ent.start_char >= ctx.headline_end
-                    and _agrees(ctx, wanted, (ent.start_char, ent.end_char))
-                ):
-                    return ent.start_char, ent.end_char
-        return NO_SPAN
-    finally:
-        ctx.resolving.discard(pronoun.i)
